@@ -1,0 +1,26 @@
+"""Archive: PDF/A-2b assembly with an invisible text layer, PAdES signing, verification."""
+
+from sohoa.archive.keys import TEST_SUBJECT_CN, TestIdentity, create_test_identity
+from sohoa.archive.pdfa import ArchivePage, build_pdfa, encode_page
+from sohoa.archive.sign import SignerSpec, load_signer, sign_pdf
+from sohoa.archive.verify import PdfaCheck, SignatureCheck, check_pdfa, verify_signatures
+from sohoa.archive.xmp import RecordMetadata, build_xmp, read_sohoa_fields
+
+__all__ = [
+    "TEST_SUBJECT_CN",
+    "ArchivePage",
+    "PdfaCheck",
+    "RecordMetadata",
+    "SignatureCheck",
+    "SignerSpec",
+    "TestIdentity",
+    "build_pdfa",
+    "build_xmp",
+    "check_pdfa",
+    "create_test_identity",
+    "encode_page",
+    "load_signer",
+    "read_sohoa_fields",
+    "sign_pdf",
+    "verify_signatures",
+]

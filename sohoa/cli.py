@@ -1,0 +1,396 @@
+"""`sohoa`: the command line. Thin: parse, call the pipeline, print.
+
+Exit codes: 0 all good; 1 usage or configuration error; 2 the batch finished with failed
+records (or `verify` found a problem); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import sessionmaker
+
+from sohoa import __version__
+from sohoa.config import Settings, load_settings
+from sohoa.errors import ExitCode, SohoaError
+from sohoa.pipeline import RunReport, RunRequest, run_batch
+from sohoa.progress import reporter_for
+
+console = Console()
+err_console = Console(stderr=True)
+FORMATS = click.Choice(["table", "json", "csv"])
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return load_settings(ctx.obj.get("config"))
+
+
+def friendly_errors(command: Callable) -> Callable:
+    """A user's mistake is one line on stderr and an exit code, never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except SohoaError as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+def emit(rows: list[dict[str, Any]], fmt: str, title: str | None = None) -> None:
+    """Print rows as a table, a JSON array, or CSV with a header."""
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    columns = list(rows[0]) if rows else []
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        numeric = rows and isinstance(rows[0][column], int | float)
+        table.add_column(column, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*(_cell(row[c]) for c in columns))
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _session_factory(settings: Settings):
+    from sohoa.records import check_schema, make_engine
+
+    engine = make_engine(settings.database_url)
+    check_schema(engine)
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SOHOA_CONFIG",
+    help="config.yaml to use (default: ./config.yaml if present, then built-in defaults).",
+)
+@click.version_option(__version__, prog_name="sohoa")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
+    """Digitize paper administrative records: scans in, signed PDF/A and a records database out.
+
+    \b
+    Typical session:
+      sohoa init                          # database, folders, TEST signing key
+      sohoa sample scans/ --records 12    # synthetic scans to try it on
+      sohoa run scans/ --batch box-001    # OCR, classify, PDF/A, sign, record
+      sohoa status box-001                # counts by state, failures with reasons
+      sohoa coverage --by procedure       # how far from 100% digitized
+      sohoa export > records.jsonl        # one JSON line per record
+      sohoa verify                        # re-check hashes, signatures, PDF/A
+
+    Settings come from config.yaml, then SOHOA_* environment variables
+    (SOHOA_DATABASE_URL, SOHOA_DATA_DIR, SOHOA_WORKERS, SOHOA_SIGNING_PASSPHRASE).
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+
+
+@main.command()
+@click.pass_context
+@friendly_errors
+def init(ctx: click.Context) -> None:
+    """Create or upgrade the database and folders, and a TEST signing key if none is set.
+
+    Safe to run again: nothing that exists is replaced.
+    """
+    from sohoa.archive import create_test_identity
+    from sohoa.records import make_engine, upgrade
+
+    settings = _settings(ctx)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.archive_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    revision = upgrade(engine)
+    engine.dispose()
+    click.echo(f"database ready at schema {revision}: {_safe_url(settings.database_url)}")
+    click.echo(f"archive folder: {settings.archive_dir}")
+    configured = settings.section("signing").get("pkcs12")
+    if configured:
+        click.echo(f"signing key: {configured}")
+    elif settings.signing_pkcs12.exists():
+        click.echo(f"signing key: {settings.signing_pkcs12} (TEST key, made earlier)")
+    else:
+        identity = create_test_identity(settings.keys_dir, settings.section("archive")["agency"])
+        click.echo(
+            f"signing key: made a TEST key {identity.pkcs12} — NOT FOR PRODUCTION; "
+            "set signing.pkcs12 to the agency's certificate"
+        )
+
+
+def _safe_url(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+def _print_report(report: RunReport) -> None:
+    rate = report.pages / (report.seconds / 60) if report.seconds > 0 else 0.0
+    rows = [{"state": state, "records": n} for state, n in report.counts.items() if n]
+    emit(rows, "table", title=f"batch {report.batch}")
+    click.echo(
+        f"this run: {report.processed} record(s), {report.pages} page(s) in "
+        f"{report.seconds:.1f} s ({rate:.1f} pages/min)"
+    )
+
+
+def _finish_run(report: RunReport) -> None:
+    _print_report(report)
+    if report.interrupted:
+        err_console.print(
+            f"interrupted: in-flight records went back to pending; "
+            f"run 'sohoa resume {report.batch}' to finish",
+            highlight=False,
+        )
+        sys.exit(ExitCode.INTERRUPTED)
+    if report.failed:
+        err_console.print(
+            f"{report.failed} record(s) failed: see 'sohoa status {report.batch}', "
+            f"then 'sohoa resume {report.batch}'",
+            highlight=False,
+        )
+        sys.exit(ExitCode.FAILED_RECORDS)
+
+
+workers_option = click.option(
+    "--workers", type=click.IntRange(min=1), help="Worker processes (default: usable cores)."
+)
+scheduler_option = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (use PostgreSQL then).",
+)
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--batch", help="Batch name (default: the folder's name). Re-running it resumes.")
+@workers_option
+@scheduler_option
+@click.pass_context
+@friendly_errors
+def run(
+    ctx: click.Context, source: Path, batch: str | None, workers: int | None, scheduler: str | None
+) -> None:
+    """Process the batch in SOURCE: each sub-folder, and each loose file, is one record.
+
+    Names starting with '.' or '_' are skipped. Running the same batch again only does what
+    is not archived yet. Exit code 2 when some records failed.
+    """
+    settings = _settings(ctx)
+    request = RunRequest(
+        batch=batch or source.absolute().name, source=source, workers=workers, scheduler=scheduler
+    )
+    _finish_run(run_batch(request, settings, reporter_for(err_console)))
+
+
+@main.command()
+@click.argument("batch", required=False)
+@click.option("--retry-all", is_flag=True, help="Also retry records past the attempt limit.")
+@workers_option
+@scheduler_option
+@click.pass_context
+@friendly_errors
+def resume(
+    ctx: click.Context,
+    batch: str | None,
+    retry_all: bool,
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
+    """Finish BATCH (default: the latest): pending, interrupted and failed records.
+
+    Failed records are retried up to pipeline.max_attempts times (--retry-all ignores it).
+    """
+    settings = _settings(ctx)
+    if batch is None:
+        from sohoa.records import session_scope, store
+
+        with session_scope(_session_factory(settings)) as session:
+            batch = store.find_batch(session, None).name
+    request = RunRequest(batch=batch, workers=workers, scheduler=scheduler, retry_all=retry_all)
+    _finish_run(run_batch(request, settings, reporter_for(err_console)))
+
+
+@main.command()
+@click.argument("batch", required=False)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+@friendly_errors
+def status(ctx: click.Context, batch: str | None, fmt: str) -> None:
+    """Counts by state and the failures with their reasons, for BATCH or all batches."""
+    from sohoa.records import queries, session_scope, store
+
+    with session_scope(_session_factory(_settings(ctx))) as session:
+        batch_id = store.find_batch(session, batch).id if batch else None
+        counts = queries.state_counts(session, batch_id)
+        failures = queries.failures(session, batch_id)
+        pages = queries.page_total(session, batch_id)
+    if fmt == "json":
+        payload = {
+            "batch": batch,
+            "counts": counts,
+            "pages_archived": pages,
+            "failures": [f.__dict__ for f in failures],
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    rows = [{"state": state, "records": n} for state, n in counts.items()]
+    emit(rows, fmt, title=f"batch {batch}" if batch else "all batches")
+    if failures:
+        failure_rows = [
+            {"reason": f.reason, "record": f.rel_path, "attempts": f.attempts, "message": f.message}
+            for f in failures
+        ]
+        emit(failure_rows, fmt, title="failures")
+
+
+@main.command()
+@click.option(
+    "--by",
+    "by",
+    default="",
+    metavar="DIMS",
+    help="Group by procedure and/or batch, comma-separated, e.g. --by procedure,batch.",
+)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+@friendly_errors
+def coverage(ctx: click.Context, by: str, fmt: str) -> None:
+    """Digitized records / registered records, overall or grouped."""
+    from sohoa.records import queries, session_scope
+
+    dims = tuple(d.strip() for d in by.split(",") if d.strip())
+    unknown = [d for d in dims if d not in queries.COVERAGE_DIMENSIONS]
+    if unknown:
+        choices = ", ".join(queries.COVERAGE_DIMENSIONS)
+        raise SohoaError(f"cannot group coverage by {', '.join(unknown)}: choose from {choices}")
+    with session_scope(_session_factory(_settings(ctx))) as session:
+        result = queries.coverage(session, dims)
+    rows = [
+        {
+            **dict(zip(dims, row.group, strict=True)),
+            "registered": row.registered,
+            "digitized": row.digitized,
+            "percent": round(row.percent, 1),
+            "pages": row.pages,
+        }
+        for row in result
+    ]
+    emit(rows, fmt, title="coverage")
+
+
+@main.command()
+@click.option("--batch", help="Only this batch.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.pass_context
+@friendly_errors
+def export(ctx: click.Context, batch: str | None, fmt: str) -> None:
+    """One JSON line per record: record_id, batch, source, state, error, procedure,
+    procedure_code, procedure_confidence, pages, text (pages split by form feed),
+    output, output_sha256 (and more: see README)."""
+    from sohoa.records import queries, session_scope, store
+
+    with session_scope(_session_factory(_settings(ctx))) as session:
+        batch_id = store.find_batch(session, batch).id if batch else None
+        for row in queries.export_rows(session, batch_id):
+            click.echo(json.dumps(row, ensure_ascii=False, default=str))
+
+
+@main.command()
+@click.option("--batch", help="Only this batch.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+@friendly_errors
+def verify(ctx: click.Context, batch: str | None, fmt: str) -> None:
+    """Re-hash every archived file, validate its signatures and its PDF/A-2B claim.
+
+    Each verdict is recorded as a 'verify' event. Exit code 2 when anything fails.
+    """
+    from sohoa.pipeline.verify import verify_archive
+
+    results = verify_archive(_settings(ctx), batch)
+    rows = [
+        {
+            "record": r.uid,
+            "ok": r.ok,
+            "problems": "; ".join(r.problems),
+            "pdfa_validator": r.pdfa_validator,
+            "path": r.path,
+        }
+        for r in results
+    ]
+    emit(rows, fmt, title="verification")
+    bad = sum(not r.ok for r in results)
+    if fmt == "table":
+        click.echo(f"{len(results) - bad} of {len(results)} archived file(s) verified")
+    if bad:
+        sys.exit(ExitCode.FAILED_RECORDS)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--records", type=click.IntRange(min=1), default=12, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--dpi", type=click.IntRange(min=50, max=600), default=200, show_default=True)
+@click.option(
+    "--unknown-share",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of records of procedures outside the catalogue.",
+)
+@click.pass_context
+@friendly_errors
+def sample(
+    ctx: click.Context, directory: Path, records: int, seed: int, dpi: int, unknown_share: float
+) -> None:
+    """Write synthetic Vietnamese scans to DIRECTORY, with _truth.jsonl and _inventory.csv."""
+    from sohoa.sample import generate_sample
+
+    settings = _settings(ctx)
+    if directory.exists() and any(directory.iterdir()):
+        raise SohoaError(f"{directory} is not empty: choose a new folder")
+    summary = generate_sample(
+        directory,
+        records,
+        seed,
+        settings.section("classify")["catalogue"],
+        dpi=dpi,
+        unknown_share=unknown_share,
+    )
+    click.echo(
+        f"wrote {summary.records} record(s), {summary.pages} page(s) to {summary.out_dir} "
+        f"(truth: {summary.truth_path.name}, register: {summary.inventory_path.name})"
+    )

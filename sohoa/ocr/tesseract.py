@@ -1,0 +1,134 @@
+"""The tesseract program: version probe, language check, and one OCR pass per page.
+
+One pass yields three renderings at once (tesseract recognises once and feeds every
+renderer): a text-only PDF page with the invisible text at the word positions, a TSV of
+words with confidences, and plain text.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from sohoa.errors import RecordError, SohoaError
+
+PROGRAM = "tesseract"
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    confidence: float  # 0..100
+    left: int
+    top: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class TesseractResult:
+    text: str  # NFC
+    words: tuple[Word, ...]
+    text_pdf: bytes  # one page, text only (render mode 3), sized to the image at its dpi
+
+
+def _env() -> dict[str, str]:
+    # One thread per process: workers already run one page per core.
+    return {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+
+def _executable() -> str:
+    found = shutil.which(PROGRAM)
+    if found is None:
+        raise SohoaError(
+            "tesseract is not installed: run 'make setup' "
+            "(Debian packages tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng)"
+        )
+    return found
+
+
+@functools.cache
+def version() -> str:
+    """tesseract's version, e.g. '5.3.0'."""
+    out = subprocess.run(
+        [_executable(), "--version"], capture_output=True, text=True, check=True, env=_env()
+    )
+    first_line = (out.stdout or out.stderr).splitlines()[0]
+    return first_line.split()[-1].lstrip("v")
+
+
+@functools.cache
+def languages() -> frozenset[str]:
+    out = subprocess.run(
+        [_executable(), "--list-langs"], capture_output=True, text=True, check=True, env=_env()
+    )
+    return frozenset(line.strip() for line in out.stdout.splitlines()[1:] if line.strip())
+
+
+def check_languages(spec: str) -> None:
+    """Fail early, with the package to install, when a language pack is missing."""
+    missing = [lang for lang in spec.split("+") if lang not in languages()]
+    if missing:
+        packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
+        raise SohoaError(f"tesseract language(s) {', '.join(missing)} missing: install {packages}")
+
+
+def _parse_tsv(tsv: str) -> tuple[Word, ...]:
+    words = []
+    rows = csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
+    for row in rows:
+        text = (row.get("text") or "").strip()
+        if row.get("level") != "5" or not text:
+            continue
+        words.append(
+            Word(
+                text=unicodedata.normalize("NFC", text),
+                confidence=max(0.0, float(row["conf"])),
+                left=int(row["left"]),
+                top=int(row["top"]),
+                width=int(row["width"]),
+                height=int(row["height"]),
+            )
+        )
+    return tuple(words)
+
+
+def run_ocr(gray: np.ndarray, dpi: float, langs: str, timeout_s: float) -> TesseractResult:
+    """OCR one grayscale page; a hang past `timeout_s` fails the record as `timeout`."""
+    with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
+        image_path = Path(tmp) / "page.pgm"  # uncompressed: cheapest to write and to read
+        cv2.imwrite(str(image_path), gray)
+        base = Path(tmp) / "out"
+        command = [
+            _executable(), str(image_path), str(base),
+            "-l", langs, "--dpi", str(round(dpi)),
+            "-c", "textonly_pdf=1", "pdf", "tsv", "txt",
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=timeout_s, env=_env())
+        except subprocess.TimeoutExpired as exc:
+            raise RecordError(
+                "timeout", f"tesseract did not finish a page within {timeout_s:g} s"
+            ) from exc
+        if done.returncode != 0:
+            detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+            raise RecordError(
+                "ocr_failed", f"tesseract exited with {done.returncode}: {' '.join(detail)}"
+            )
+        text = base.with_suffix(".txt").read_text(encoding="utf-8")
+        return TesseractResult(
+            text=unicodedata.normalize("NFC", text).strip(),
+            words=_parse_tsv(base.with_suffix(".tsv").read_text(encoding="utf-8")),
+            text_pdf=base.with_suffix(".pdf").read_bytes(),
+        )

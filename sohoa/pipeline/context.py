@@ -1,0 +1,76 @@
+"""What a worker needs to process records, built once per run from `Settings`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sohoa.archive import SignerSpec, load_signer
+from sohoa.config import Settings
+from sohoa.errors import SohoaError
+from sohoa.ocr import OcrSettings, PrepareSettings, tesseract
+
+PASSPHRASE_ENV = "SOHOA_SIGNING_PASSPHRASE"
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    ocr: OcrSettings
+    prepare: PrepareSettings
+    catalogue: tuple[dict[str, Any], ...]
+    review_threshold: float
+    archive_dir: Path
+    jpeg_quality: int
+    agency: str
+    language: str
+    signer: SignerSpec
+
+
+def record_uid(batch: str, rel_path: str) -> str:
+    """Stable public id of a record: the same batch and path give the same id on every run."""
+    digest = hashlib.sha256(f"{batch}\0{rel_path}".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:16]
+
+
+def resolve_passphrase(settings: Settings, environ: dict[str, str] | None = None) -> bytes:
+    """From SOHOA_SIGNING_PASSPHRASE, else signing.passphrase_file, else the TEST key's file."""
+    environ = dict(os.environ if environ is None else environ)
+    if environ.get(PASSPHRASE_ENV):
+        return environ[PASSPHRASE_ENV].encode()
+    configured = settings.section("signing").get("passphrase_file")
+    path = Path(configured) if configured else settings.keys_dir / "test-signer.pass"
+    try:
+        return path.read_bytes().strip()
+    except OSError as exc:
+        raise SohoaError(
+            f"no signing passphrase: set {PASSPHRASE_ENV} or signing.passphrase_file "
+            f"({path} is not readable)"
+        ) from exc
+
+
+def worker_settings(settings: Settings) -> WorkerSettings:
+    """Check what every record will need (tesseract languages, the signing key) before any runs."""
+    ocr = OcrSettings.from_config(settings.section("ocr"))
+    tesseract.check_languages(ocr.languages)
+    archive = settings.section("archive")
+    signer = SignerSpec(
+        pkcs12=settings.signing_pkcs12,
+        passphrase=resolve_passphrase(settings),
+        location=archive.get("agency", ""),
+    )
+    load_signer(signer)
+    classify = settings.section("classify")
+    return WorkerSettings(
+        ocr=ocr,
+        prepare=PrepareSettings(min_dpi=float(ocr.min_dpi)),
+        catalogue=tuple(classify["catalogue"]),
+        review_threshold=float(classify["review_threshold"]),
+        archive_dir=settings.archive_dir,
+        jpeg_quality=int(archive.get("jpeg_quality", 75)),
+        agency=str(archive.get("agency", "")),
+        language=str(archive.get("language", "vi")),
+        signer=signer,
+    )

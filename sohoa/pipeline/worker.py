@@ -1,0 +1,259 @@
+"""What runs on a Dask worker: one small function per step, paths in, small values out.
+
+Images never leave the worker; the driver gets a `Digest` or a `RecordOutcome`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import pikepdf
+
+from sohoa import __version__
+from sohoa.archive import ArchivePage, RecordMetadata, build_pdfa, encode_page, sign_pdf
+from sohoa.classify import Catalogue, Classification, classify, load_catalogue
+from sohoa.errors import RecordError
+from sohoa.ingest import RecordRef, RecordSource, open_record, sha256_bytes
+from sohoa.ocr import prepare, recognize, tesseract
+from sohoa.pipeline.context import WorkerSettings
+from sohoa.records import Digest, EventRow, PageRow, RecordOutcome
+
+_catalogues: dict[str, Catalogue] = {}
+
+
+@dataclass(frozen=True)
+class RecordTask:
+    uid: str
+    batch: str
+    root: str
+    rel_path: str
+    is_dir: bool
+
+
+def _catalogue(items: tuple[dict, ...]) -> Catalogue:
+    key = json.dumps(items, sort_keys=True, ensure_ascii=False)
+    if key not in _catalogues:
+        _catalogues[key] = load_catalogue(list(items))
+    return _catalogues[key]
+
+
+def _open(task: RecordTask) -> RecordSource:
+    return open_record(Path(task.root), RecordRef(task.rel_path, task.is_dir))
+
+
+def digest_record(task: RecordTask) -> Digest:
+    """List and hash the record's files: cheap, and enough to spot a duplicate."""
+    try:
+        source = _open(task)
+    except RecordError as exc:
+        return Digest(task.uid, None, (), exc.reason, exc.message)
+    files = tuple({"path": f.rel_path, "sha256": f.sha256, "size": f.size} for f in source.files)
+    return Digest(task.uid, source.content_hash, files)
+
+
+@dataclass
+class _Pages:
+    rows: list[PageRow]
+    archive: list[ArchivePage]
+    seconds: dict[str, float]
+
+
+def _read_pages(source: RecordSource, settings: WorkerSettings) -> _Pages:
+    pages = _Pages([], [], {"decode": 0.0, "prepare": 0.0, "ocr": 0.0, "encode": 0.0})
+    clock = time.perf_counter()
+    for index, page in enumerate(
+        source.pages(default_dpi=settings.ocr.default_dpi, max_pixels=settings.ocr.max_pixels)
+    ):
+        decoded = time.perf_counter()
+        prepared = prepare(page.image, page.dpi, settings.prepare)
+        ready = time.perf_counter()
+        text = recognize(prepared, settings.ocr)
+        read = time.perf_counter()
+        pages.archive.append(
+            encode_page(prepared.image, prepared.dpi, text.text_pdf, quality=settings.jpeg_quality)
+        )
+        encoded = time.perf_counter()
+        height, width = prepared.image.shape[:2]
+        pages.rows.append(
+            PageRow(
+                index=index,
+                source_file=page.file,
+                index_in_file=page.index_in_file,
+                rotation=prepared.rotation,
+                skew_deg=round(prepared.skew_deg, 3),
+                ocr_confidence=None
+                if text.mean_confidence is None
+                else round(text.mean_confidence, 2),
+                width=width,
+                height=height,
+                dpi=prepared.dpi,
+                flags=text.flags,
+                text=text.text,
+            )
+        )
+        for step, start, end in (
+            ("decode", clock, decoded),
+            ("prepare", decoded, ready),
+            ("ocr", ready, read),
+            ("encode", read, encoded),
+        ):
+            pages.seconds[step] += end - start
+        clock = time.perf_counter()
+    if not pages.rows:
+        raise RecordError("no_pages", f"{source.rel_path} has no readable page")
+    return pages
+
+
+def _metadata(task: RecordTask, source: RecordSource, result: Classification, catalogue: Catalogue,
+              settings: WorkerSettings, page_total: int) -> RecordMetadata:  # fmt: skip
+    procedure = catalogue.get(result.procedure)
+    return RecordMetadata(
+        record_id=task.uid,
+        batch=task.batch,
+        source_path=task.rel_path,
+        source_sha256=source.content_hash,
+        title=f"{procedure.name}: {Path(task.rel_path).stem}",
+        procedure=procedure.key,
+        procedure_code=procedure.code,
+        procedure_name=procedure.name,
+        language=settings.language,
+        agency=settings.agency,
+        page_total=page_total,
+        digitized_at=dt.datetime.now(dt.UTC).astimezone(),
+        ocr_engine=f"tesseract {tesseract.version()} ({settings.ocr.languages})",
+        producer=f"sohoa {__version__}",
+    )
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Temporary name in the same folder, fsync, rename, fsync the folder: a crash leaves
+    either the old file or the new one, never half of one. The temporary name is fixed per
+    output, so a retry after a crash overwrites its leftover instead of adding another."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _process(task: RecordTask, expected_hash: str, settings: WorkerSettings) -> RecordOutcome:
+    source = _open(task)
+    if source.content_hash != expected_hash:
+        raise RecordError("source_changed", f"{task.rel_path} changed while the batch ran")
+    pages = _read_pages(source, settings)
+    catalogue = _catalogue(settings.catalogue)
+    result = classify([row.text for row in pages.rows], catalogue)
+    meta = _metadata(task, source, result, catalogue, settings, len(pages.rows))
+    started = time.perf_counter()
+    pdf = build_pdfa(pages.archive, meta)
+    built = time.perf_counter()
+    signed = sign_pdf(pdf, settings.signer)
+    output = settings.archive_dir / result.procedure / f"{task.uid}.pdf"
+    write_atomically(output, signed)
+    pages.seconds["pdfa"] = built - started
+    pages.seconds["sign"] = time.perf_counter() - built
+    low_quality = [row.index for row in pages.rows if "low_confidence" in row.flags]
+    needs_review = (
+        result.confidence < settings.review_threshold
+        or result.procedure == catalogue.unknown.key
+        or bool(low_quality)
+    )
+    seconds = {step: round(value, 3) for step, value in pages.seconds.items()}
+    events = (
+        EventRow("ingest", detail={"files": len(source.files), "pages": len(pages.rows)}),
+        EventRow(
+            "deskew",
+            tool="opencv",
+            detail={"pages": [[r.rotation, r.skew_deg] for r in pages.rows]},
+        ),
+        EventRow(
+            "ocr",
+            tool="tesseract",
+            tool_version=tesseract.version(),
+            detail={"languages": settings.ocr.languages, "low_confidence_pages": low_quality},
+        ),
+        EventRow(
+            "classify",
+            tool=f"sohoa-{result.method}",
+            tool_version=catalogue.version,
+            detail={
+                "procedure": result.procedure,
+                "confidence": result.confidence,
+                "candidates": [list(c) for c in result.candidates],
+                "reason": result.reason,
+            },
+        ),
+        EventRow(
+            "pdfa", tool="pikepdf", tool_version=pikepdf.__version__, detail={"flavour": "2b"}
+        ),
+        EventRow(
+            "sign",
+            tool="pyHanko",
+            tool_version=package_version("pyHanko"),
+            detail={"level": "PAdES-B-B", "output": str(output), "seconds": seconds},
+        ),
+    )
+    return RecordOutcome(
+        uid=task.uid,
+        ok=True,
+        procedure=result.procedure,
+        procedure_code=result.code,
+        procedure_confidence=round(result.confidence, 4),
+        classification_method=result.method,
+        needs_review=needs_review,
+        pages=tuple(pages.rows),
+        output_path=str(output),
+        output_sha256=sha256_bytes(signed),
+        metadata={
+            "title": meta.title,
+            "language": meta.language,
+            "agency": meta.agency,
+            "page_total": meta.page_total,
+            "digitized_at": meta.digitized_at.isoformat(timespec="seconds"),
+            "ocr_engine": meta.ocr_engine,
+        },
+        events=events,
+    )
+
+
+def process_record(task: RecordTask, expected_hash: str, settings: WorkerSettings) -> RecordOutcome:
+    """Prepare, OCR, classify, build the PDF/A, sign and write one record.
+
+    A RecordError fails the record with its reason. Any other exception is a bug, but one
+    bad record must not stop a night's batch: it fails as `internal_error` with the
+    traceback in its event, for a developer to read.
+    """
+    try:
+        return _process(task, expected_hash, settings)
+    except RecordError as exc:
+        return RecordOutcome(task.uid, ok=False, error_reason=exc.reason, error_message=exc.message)
+    except MemoryError:
+        message = "ran out of memory; process it alone with more memory or split it"
+        return RecordOutcome(task.uid, ok=False, error_reason="too_large", error_message=message)
+    except Exception as exc:
+        return RecordOutcome(
+            task.uid,
+            ok=False,
+            error_reason="internal_error",
+            error_message=f"{type(exc).__name__}: {exc}",
+            events=(EventRow("error", "failed", detail={"traceback": traceback.format_exc()}),),
+        )

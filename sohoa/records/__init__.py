@@ -1,0 +1,36 @@
+"""Records: the database of batches, records, pages and events, and the questions it answers."""
+
+from sohoa.records import queries, store
+from sohoa.records.db import check_schema, make_engine, session_scope, upgrade
+from sohoa.records.models import (
+    ARCHIVED_STATES,
+    TODO_STATES,
+    Batch,
+    Event,
+    InventoryItem,
+    Page,
+    Record,
+    RecordState,
+)
+from sohoa.records.outcome import Digest, EventRow, PageRow, RecordOutcome
+
+__all__ = [
+    "ARCHIVED_STATES",
+    "TODO_STATES",
+    "Batch",
+    "Digest",
+    "Event",
+    "EventRow",
+    "InventoryItem",
+    "Page",
+    "PageRow",
+    "Record",
+    "RecordOutcome",
+    "RecordState",
+    "check_schema",
+    "make_engine",
+    "queries",
+    "session_scope",
+    "store",
+    "upgrade",
+]

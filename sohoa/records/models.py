@@ -1,0 +1,153 @@
+"""The records database: batches, the paper inventory, records, pages, and the event log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class RecordState(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    ARCHIVED = "archived"
+    NEEDS_REVIEW = "needs_review"  # archived, but classification or OCR quality is doubtful
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+
+
+# States whose record has a signed output on disk.
+ARCHIVED_STATES = (RecordState.ARCHIVED, RecordState.NEEDS_REVIEW)
+# States a run or resume picks up.
+TODO_STATES = (RecordState.PENDING, RecordState.PROCESSING, RecordState.FAILED)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012 (SQLAlchemy API)
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(Text)  # absolute path of the batch folder
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # snapshot at the last run
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # A claim against two drivers processing the same batch at once.
+    lock_owner: Mapped[str | None] = mapped_column(String(200))
+    lock_heartbeat: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    records: Mapped[list[Record]] = relationship(back_populates="batch")
+
+
+class InventoryItem(Base):
+    """One dossier of the paper register (mục lục hồ sơ): the denominator of coverage."""
+
+    __tablename__ = "inventory_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)  # mã hồ sơ
+    title: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(String(200), default="")
+    procedure: Mapped[str] = mapped_column(String(80), default="")
+    year: Mapped[int | None] = mapped_column(Integer)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    expected_pages: Mapped[int | None] = mapped_column(Integer)
+
+
+class Record(Base):
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "rel_path"),
+        Index("ix_records_batch_state", "batch_id", "state"),
+        Index("ix_records_procedure_state", "procedure", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)  # stable public id
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    rel_path: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default=RecordState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_reason: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    source_files: Mapped[list[Any]] = mapped_column(default=list)  # [{path, sha256, size}]
+    procedure: Mapped[str | None] = mapped_column(String(80))
+    procedure_code: Mapped[str | None] = mapped_column(String(40))
+    procedure_confidence: Mapped[float | None] = mapped_column(Float)
+    classification_method: Mapped[str | None] = mapped_column(String(20))
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    mean_ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    output_path: Mapped[str | None] = mapped_column(Text)
+    output_sha256: Mapped[str | None] = mapped_column(String(64))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"))
+    inventory_item_id: Mapped[int | None] = mapped_column(ForeignKey("inventory_items.id"))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    batch: Mapped[Batch] = relationship(back_populates="records")
+    pages: Mapped[list[Page]] = relationship(
+        back_populates="record", order_by="Page.index", cascade="all, delete-orphan"
+    )
+
+
+class Page(Base):
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("record_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+    index: Mapped[int] = mapped_column(Integer)  # 0-based position in the record
+    source_file: Mapped[str] = mapped_column(Text)
+    index_in_file: Mapped[int] = mapped_column(Integer)
+    rotation: Mapped[int] = mapped_column(Integer)
+    skew_deg: Mapped[float] = mapped_column(Float)
+    ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    dpi: Mapped[float] = mapped_column(Float)
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    text: Mapped[str] = mapped_column(Text, default="")
+
+    record: Mapped[Record] = relationship(back_populates="pages")
+
+
+class Event(Base):
+    """Append-only audit trail: what happened to which record, when, by which tool."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # ingest, ocr, classify, pdfa, sign, ...
+    outcome: Mapped[str] = mapped_column(String(20))  # ok, failed, skipped, ...
+    tool: Mapped[str | None] = mapped_column(String(80))
+    tool_version: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

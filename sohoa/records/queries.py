@@ -1,0 +1,140 @@
+"""Read-only questions auditors and operators ask: status, failures, coverage, export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from sohoa.records.models import ARCHIVED_STATES, Batch, Record, RecordState
+
+COVERAGE_DIMENSIONS = {"procedure": Record.procedure, "batch": Batch.name}
+UNCLASSIFIED = "(chưa phân loại)"
+
+
+def state_counts(session: Session, batch_id: int | None = None) -> dict[str, int]:
+    query = select(Record.state, func.count()).group_by(Record.state)
+    if batch_id is not None:
+        query = query.where(Record.batch_id == batch_id)
+    counts = {state.value: 0 for state in RecordState}
+    counts.update({state: n for state, n in session.execute(query)})
+    return counts
+
+
+def page_total(session: Session, batch_id: int | None = None) -> int:
+    query = select(func.coalesce(func.sum(Record.page_count), 0)).where(
+        Record.state.in_(ARCHIVED_STATES)
+    )
+    if batch_id is not None:
+        query = query.where(Record.batch_id == batch_id)
+    return int(session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class Failure:
+    uid: str
+    rel_path: str
+    reason: str
+    message: str
+    attempts: int
+
+
+def failures(session: Session, batch_id: int | None = None) -> list[Failure]:
+    query = (
+        select(Record)
+        .where(Record.state == RecordState.FAILED)
+        .order_by(Record.error_reason, Record.rel_path)
+    )
+    if batch_id is not None:
+        query = query.where(Record.batch_id == batch_id)
+    return [
+        Failure(r.uid, r.rel_path, r.error_reason or "", r.error_message or "", r.attempts)
+        for r in session.scalars(query)
+    ]
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    group: tuple[str, ...]
+    registered: int  # records known (duplicates excluded: they are copies, not dossiers)
+    digitized: int  # records with a signed archive copy
+    pages: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.digitized / self.registered if self.registered else 0.0
+
+
+def coverage(session: Session, by: tuple[str, ...] = ()) -> list[CoverageRow]:
+    """Digitized / registered records, overall (by=()) or grouped by the named dimensions."""
+    columns = [COVERAGE_DIMENSIONS[name] for name in by]
+    digitized = case((Record.state.in_(ARCHIVED_STATES), 1), else_=0)
+    pages = case((Record.state.in_(ARCHIVED_STATES), Record.page_count), else_=0)
+    query = (
+        select(*columns, func.count(), func.sum(digitized), func.coalesce(func.sum(pages), 0))
+        .join(Batch, Batch.id == Record.batch_id)
+        .where(Record.state != RecordState.DUPLICATE)
+        .group_by(*columns)
+        .order_by(*columns)
+    )
+    rows = []
+    for row in session.execute(query):
+        *group, registered, done, page_count = row
+        rows.append(
+            CoverageRow(
+                group=tuple(str(g) if g is not None else UNCLASSIFIED for g in group),
+                registered=int(registered),
+                digitized=int(done or 0),
+                pages=int(page_count or 0),
+            )
+        )
+    return rows
+
+
+def export_rows(session: Session, batch_id: int | None = None) -> Iterator[dict[str, Any]]:
+    """One dict per record with the fields of the `sohoa export` contract (DESIGN.md)."""
+    query = (
+        select(Record, Batch.name)
+        .join(Batch, Batch.id == Record.batch_id)
+        .options(selectinload(Record.pages))
+        .order_by(Record.batch_id, Record.rel_path)
+    )
+    if batch_id is not None:
+        query = query.where(Record.batch_id == batch_id)
+    for record, batch_name in session.execute(query.execution_options(yield_per=500)):
+        yield {
+            "record_id": record.uid,
+            "batch": batch_name,
+            "source": record.rel_path,
+            "state": record.state,
+            "error": (
+                f"{record.error_reason}: {record.error_message}" if record.error_reason else None
+            ),
+            "procedure": record.procedure,
+            "procedure_code": record.procedure_code,
+            "procedure_confidence": record.procedure_confidence,
+            "pages": [
+                {
+                    "index": page.index,
+                    "rotation": page.rotation,
+                    "skew_deg": page.skew_deg,
+                    "ocr_confidence": page.ocr_confidence,
+                    "flags": list(page.flags),
+                    "dpi": page.dpi,
+                }
+                for page in record.pages
+            ],
+            "text": "\f".join(page.text for page in record.pages),
+            "output": record.output_path,
+            "output_sha256": record.output_sha256,
+            "content_hash": record.content_hash,
+            "duplicate_of": record.duplicate_of_id and _uid(session, record.duplicate_of_id),
+            "metadata": record.meta,
+        }
+
+
+def _uid(session: Session, record_id: int) -> str | None:
+    return session.scalar(select(Record.uid).where(Record.id == record_id))

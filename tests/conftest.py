@@ -1,0 +1,69 @@
+"""Shared fixtures: a data folder with an initialised database, generated scans, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from sohoa.cli import main
+from sohoa.config import Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+CATALOGUE = yaml.safe_load((REPO / "sohoa" / "config.yaml").read_text(encoding="utf-8"))[
+    "classify"
+]["catalogue"]
+POSTGRES_ENV = "SOHOA_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend; the PostgreSQL one is dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    admin_url = os.environ.get(POSTGRES_ENV)
+    if not admin_url:
+        pytest.skip(f"{POSTGRES_ENV} not set: run the suite with 'make test' (starts PostgreSQL)")
+    name = f"sohoa_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty working directory with SOHOA_* variables cleared, as a new user would have."""
+    for var in list(os.environ):
+        if var.startswith("SOHOA_") and var != POSTGRES_ENV:
+            monkeypatch.delenv(var)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def initialised(workdir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """`sohoa init` done in `workdir`, on each database backend."""
+    monkeypatch.setenv("SOHOA_DATABASE_URL", database_url)
+    result = invoke("init")
+    assert result.exit_code == 0, result.output
+    return load_settings()
