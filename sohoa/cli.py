@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -165,6 +166,15 @@ def _print_report(report: RunReport) -> None:
     )
 
 
+def _interrupt_on_sigterm() -> None:
+    """A service manager's stop (SIGTERM) ends a batch as cleanly as Ctrl-C does."""
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def _finish_run(report: RunReport) -> None:
     _print_report(report)
     if report.interrupted:
@@ -212,6 +222,7 @@ def run(
     request = RunRequest(
         batch=batch or source.absolute().name, source=source, workers=workers, scheduler=scheduler
     )
+    _interrupt_on_sigterm()
     _finish_run(run_batch(request, settings, reporter_for(err_console)))
 
 
@@ -240,6 +251,7 @@ def resume(
         with session_scope(_session_factory(settings)) as session:
             batch = store.find_batch(session, None).name
     request = RunRequest(batch=batch, workers=workers, scheduler=scheduler, retry_all=retry_all)
+    _interrupt_on_sigterm()
     _finish_run(run_batch(request, settings, reporter_for(err_console)))
 
 
@@ -274,6 +286,26 @@ def status(ctx: click.Context, batch: str | None, fmt: str) -> None:
             for f in failures
         ]
         emit(failure_rows, fmt, title="failures")
+
+
+@main.command()
+@click.argument("batch", required=False)
+@click.option("--format", "fmt", type=FORMATS, default="csv", show_default=True)
+@click.pass_context
+@friendly_errors
+def failures(ctx: click.Context, batch: str | None, fmt: str) -> None:
+    """The failed records of BATCH (default: all) as a work list: reason, path, message."""
+    from sohoa.records import queries, session_scope, store
+
+    with session_scope(_session_factory(_settings(ctx))) as session:
+        batch_id = store.find_batch(session, batch).id if batch else None
+        found = queries.failures(session, batch_id)
+    rows = [
+        {"record_id": f.uid, "source": f.rel_path, "reason": f.reason,
+         "attempts": f.attempts, "message": f.message}
+        for f in found
+    ]  # fmt: skip
+    emit(rows, fmt, title="failures")
 
 
 @main.command()
