@@ -426,3 +426,7 @@ def sample(
         f"wrote {summary.records} record(s), {summary.pages} page(s) to {summary.out_dir} "
         f"(truth: {summary.truth_path.name}, register: {summary.inventory_path.name})"
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -22,9 +22,9 @@ from sohoa.archive import (
     load_signer,
     read_sohoa_fields,
     sign_pdf,
+    verapdf,
     verify_signatures,
 )
-from sohoa.archive import verapdf
 from sohoa.errors import SohoaError
 from sohoa.ocr import tesseract
 
@@ -119,7 +119,9 @@ def test_signed_file_is_valid_pdfa_with_a_trusted_signature_and_copyable_text(
     assert verdicts[signed].validator.startswith("veraPDF")
 
 
-def test_untrusted_signer_is_reported(tmp_path: Path, unsigned_pdf: bytes, spec: SignerSpec) -> None:
+def test_untrusted_signer_is_reported(
+    tmp_path: Path, unsigned_pdf: bytes, spec: SignerSpec
+) -> None:
     other = create_test_identity(tmp_path / "other", "someone else")
     signed = tmp_path / "signed.pdf"
     signed.write_bytes(sign_pdf(unsigned_pdf, spec))

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 MAX_SKEW_DEG = 15.0
-COARSE_SAMPLE = 8000  # ink pixels enough to land the coarse search within a step
+SEARCH_SAMPLE = 8000  # ink pixels enough to land within a step; the last stage uses all
 # (half-width of the search window, step, bin size in working px), coarse to fine.
 SEARCH_STAGES = ((MAX_SKEW_DEG, 0.5, 2.0), (0.5, 0.1, 1.0), (0.1, 0.02, 1.0))
 
@@ -87,7 +87,8 @@ def find_skew(xs: np.ndarray, ys: np.ndarray, weights: np.ndarray) -> float:
     jitter = np.random.default_rng(0).random(xs.size, dtype=np.float32) - np.float32(0.5)
     centre = 0.0
     for stage, (half, step, bin_px) in enumerate(SEARCH_STAGES):
-        stride = max(1, xs.size // COARSE_SAMPLE) if stage == 0 else 1
+        last = stage == len(SEARCH_STAGES) - 1
+        stride = 1 if last else max(1, xs.size // SEARCH_SAMPLE)
         sample = (xs[::stride], ys[::stride], weights[::stride], jitter[::stride])
         angles = centre + np.linspace(-half, half, round(2 * half / step) + 1)
         scores = np.array([_edge_energy(*sample, angle, bin_px) for angle in angles])

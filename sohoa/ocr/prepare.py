@@ -121,9 +121,9 @@ def prepare(
 ) -> PreparedPage:
     """Turn the scan upright and straighten it; `image` itself is never modified."""
     rgb = _as_rgb(image)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # reused as the OCR image unless resampled
     scale = work_scale(dpi)
-    small = cv2.cvtColor(downscale(rgb, scale), cv2.COLOR_RGB2GRAY)
-    ink = find_ink(small, dpi * scale)
+    ink = find_ink(downscale(grey, scale), dpi * scale)
     flags = []
     blank = ink.fraction < BLANK_INK
     rotation, skew = (0, 0.0) if blank else orient(ink)
@@ -132,6 +132,9 @@ def prepare(
     page = cv2.rotate(rgb, TURNS[rotation]) if rotation else rgb
     if skew:
         page = _straighten(page, skew, _ink_corners(ink, rotation, scale, dpi))
+        ocr = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
+    else:
+        ocr = cv2.rotate(grey, TURNS[rotation]) if rotation else grey
     if rotation:
         flags.append("rotated")
     if blank:
@@ -140,7 +143,7 @@ def prepare(
         flags.append("low_resolution")
     return PreparedPage(
         image=page,
-        ocr_image=cv2.cvtColor(page, cv2.COLOR_RGB2GRAY),
+        ocr_image=ocr,
         rotation=rotation,
         skew_deg=skew,
         dpi=dpi,

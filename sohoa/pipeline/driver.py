@@ -84,6 +84,20 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _owner_is_dead(owner: str) -> bool:
+    """True for a driver of this machine whose process is gone (killed, power cut)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's driver: only a stale heartbeat frees its claim
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _plan(factory: sessionmaker[Session], request: RunRequest, settings: Settings, owner: str):
     """Create or find the batch, claim it, register new records; returns what to do."""
     with session_scope(factory) as session:
@@ -93,7 +107,7 @@ def _plan(factory: sessionmaker[Session], request: RunRequest, settings: Setting
         else:
             root = request.source.absolute()
             batch = store.get_or_create_batch(session, request.batch, str(root), settings.raw)
-        store.acquire_lock(session, batch.id, owner)
+        store.acquire_lock(session, batch.id, owner, _owner_is_dead)
         batch_id, name = batch.id, batch.name
     try:
         refs = {ref.rel_path: ref for ref in discover(root)}
@@ -130,7 +144,7 @@ def _task(run: _Run, uid: str, rel_path: str, is_dir: bool) -> RecordTask:
 def _submit_next(client, run: _Run, completed) -> None:
     uid, rel_path, is_dir = run.queue.popleft()
     with session_scope(run.factory) as session:
-        store.set_state(session, [uid], RecordState.PROCESSING)
+        store.set_state(session, [uid], RecordState.PROCESSING, why="handed to a worker")
     task = _task(run, uid, rel_path, is_dir)
     future = client.submit(digest_record, task, key=f"digest-{uid}", pure=False)
     run.in_flight[future] = ("digest", task)
@@ -262,5 +276,5 @@ def _settle(factory: sessionmaker[Session], run: _Run, *, finished: bool) -> Non
     unfinished += [task.uid for tasks in run.waiting.values() for task in tasks]
     with session_scope(factory) as session:
         if unfinished:
-            store.set_state(session, unfinished, RecordState.PENDING)
+            store.set_state(session, unfinished, RecordState.PENDING, why="run interrupted")
         store.release_lock(session, run.batch_id, run.owner, finished=finished)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 
+import cv2
 import pikepdf
 
 from sohoa import __version__
@@ -26,6 +27,8 @@ from sohoa.pipeline.context import WorkerSettings
 from sohoa.records import Digest, EventRow, PageRow, RecordOutcome
 
 _catalogues: dict[str, Catalogue] = {}
+# One page per worker process at a time: OpenCV must not start a thread pool of its own.
+cv2.setNumThreads(1)
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,15 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.close(directory)
 
 
+def _remove_leftovers(archive_dir: Path, uid: str) -> None:
+    """A crash between writing and renaming leaves a temporary; the retry clears it, under
+    whichever procedure folder the last attempt chose."""
+    for leftover in archive_dir.glob(f"*/.{uid}.pdf.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
 def _process(task: RecordTask, expected_hash: str, settings: WorkerSettings) -> RecordOutcome:
+    _remove_leftovers(settings.archive_dir, task.uid)
     source = _open(task)
     if source.content_hash != expected_hash:
         raise RecordError("source_changed", f"{task.rel_path} changed while the batch ran")

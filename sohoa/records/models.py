@@ -15,13 +15,34 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC on every backend: SQLite keeps no offset, so it is restored here."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC) if value is not None else None
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
 
 
 class RecordState(StrEnum):
@@ -50,12 +71,12 @@ class Batch(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     source: Mapped[str] = mapped_column(Text)  # absolute path of the batch folder
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # snapshot at the last run
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # A claim against two drivers processing the same batch at once.
     lock_owner: Mapped[str | None] = mapped_column(String(200))
-    lock_heartbeat: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lock_heartbeat: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     records: Mapped[list[Record]] = relationship(back_populates="batch")
 
@@ -104,11 +125,9 @@ class Record(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"))
     inventory_item_id: Mapped[int | None] = mapped_column(ForeignKey("inventory_items.id"))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
-    archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     batch: Mapped[Batch] = relationship(back_populates="records")
     pages: Mapped[list[Page]] = relationship(
@@ -143,7 +162,7 @@ class Event(Base):
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
     record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # ingest, ocr, classify, pdfa, sign, ...

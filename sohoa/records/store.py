@@ -6,7 +6,7 @@ Only the driver calls these: workers compute, one writer keeps transactions shor
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from typing import Any
 
@@ -73,9 +73,19 @@ def find_batch(session: Session, name: str | None) -> Batch:
     return batch
 
 
-def acquire_lock(session: Session, batch_id: int, owner: str) -> None:
-    """Claim the batch for this driver, or say who holds it."""
+def acquire_lock(
+    session: Session, batch_id: int, owner: str, owner_is_dead: Callable[[str], bool]
+) -> None:
+    """Claim the batch for this driver, or say who holds it.
+
+    A claim is taken over when its heartbeat is stale, or when `owner_is_dead` says its
+    driver is gone (a process of this machine that no longer exists: power cut, SIGKILL).
+    """
     now = utcnow()
+    holder = session.execute(
+        select(Batch.lock_owner).where(Batch.id == batch_id).with_for_update()
+    ).scalar_one()
+    takeover = [Batch.lock_owner == holder] if holder and owner_is_dead(holder) else []
     claimed = session.execute(
         update(Batch)
         .where(Batch.id == batch_id)
@@ -84,6 +94,7 @@ def acquire_lock(session: Session, batch_id: int, owner: str) -> None:
                 Batch.lock_owner.is_(None),
                 Batch.lock_owner == owner,
                 Batch.lock_heartbeat < now - LOCK_STALE_AFTER,
+                *takeover,
             )
         )
         .values(lock_owner=owner, lock_heartbeat=now, started_at=now, finished_at=None)
@@ -94,6 +105,13 @@ def acquire_lock(session: Session, batch_id: int, owner: str) -> None:
         raise SohoaError(
             f"batch {batch.name!r} is running already ({batch.lock_owner}, last seen "
             f"{batch.lock_heartbeat:%Y-%m-%d %H:%M:%S}); wait for it to finish"
+        )
+    if holder and holder != owner:
+        add_event(
+            session,
+            EventRow("takeover", detail={"previous_owner": holder}),
+            batch_id=batch_id,
+            record_id=None,
         )
 
 
@@ -157,10 +175,18 @@ def records_to_do(
     return [tuple(row) for row in session.execute(query)]
 
 
-def set_state(session: Session, uids: list[str], state: RecordState) -> None:
+def set_state(session: Session, uids: list[str], state: RecordState, *, why: str) -> None:
+    """Move records to `state` (processing when handed out, pending when taken back)."""
     session.execute(
         update(Record).where(Record.uid.in_(uids)).values(state=state, updated_at=utcnow())
     )
+    for record_id, batch_id in session.execute(
+        select(Record.id, Record.batch_id).where(Record.uid.in_(uids))
+    ):
+        add_event(
+            session, EventRow("state", detail={"to": state.value, "why": why}),
+            batch_id=batch_id, record_id=record_id,
+        )  # fmt: skip
 
 
 def get_record(session: Session, uid: str) -> Record:
