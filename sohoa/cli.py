@@ -24,8 +24,9 @@ from sqlalchemy.orm import sessionmaker
 from sohoa import __version__
 from sohoa.config import Settings, load_settings
 from sohoa.errors import ExitCode, SohoaError
-from sohoa.pipeline import RunReport, RunRequest, run_batch
+from sohoa.pipeline import RunReport, RunRequest, initialise, run_batch, verify_archive
 from sohoa.progress import reporter_for
+from sohoa.records import check_schema, make_engine, queries, session_scope, store
 
 console = Console()
 err_console = Console(stderr=True)
@@ -81,8 +82,6 @@ def _cell(value: Any) -> str:
 
 
 def _session_factory(settings: Settings):
-    from sohoa.records import check_schema, make_engine
-
     engine = make_engine(settings.database_url)
     check_schema(engine)
     return sessionmaker(engine, expire_on_commit=False)
@@ -125,27 +124,14 @@ def init(ctx: click.Context) -> None:
 
     Safe to run again: nothing that exists is replaced.
     """
-    from sohoa.archive import create_test_identity
-    from sohoa.records import make_engine, upgrade
-
     settings = _settings(ctx)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.archive_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database_url)
-    revision = upgrade(engine)
-    engine.dispose()
-    click.echo(f"database ready at schema {revision}: {_safe_url(settings.database_url)}")
+    report = initialise(settings)
+    click.echo(f"database ready at schema {report.revision}: {_safe_url(settings.database_url)}")
     click.echo(f"archive folder: {settings.archive_dir}")
-    configured = settings.section("signing").get("pkcs12")
-    if configured:
-        click.echo(f"signing key: {configured}")
-    elif settings.signing_pkcs12.exists():
-        click.echo(f"signing key: {settings.signing_pkcs12} (TEST key, made earlier)")
-    else:
-        identity = create_test_identity(settings.keys_dir, settings.section("archive")["agency"])
+    click.echo(f"signing key: {report.signing_key} ({report.signing_note})")
+    if report.signing_note.startswith("TEST"):
         click.echo(
-            f"signing key: made a TEST key {identity.pkcs12} — NOT FOR PRODUCTION; "
-            "set signing.pkcs12 to the agency's certificate"
+            "  the TEST key is NOT FOR PRODUCTION: set signing.pkcs12 to the agency's certificate"
         )
 
 
@@ -246,8 +232,6 @@ def resume(
     """
     settings = _settings(ctx)
     if batch is None:
-        from sohoa.records import session_scope, store
-
         with session_scope(_session_factory(settings)) as session:
             batch = store.find_batch(session, None).name
     request = RunRequest(batch=batch, workers=workers, scheduler=scheduler, retry_all=retry_all)
@@ -262,30 +246,53 @@ def resume(
 @friendly_errors
 def status(ctx: click.Context, batch: str | None, fmt: str) -> None:
     """Counts by state and the failures with their reasons, for BATCH or all batches."""
-    from sohoa.records import queries, session_scope, store
-
     with session_scope(_session_factory(_settings(ctx))) as session:
-        batch_id = store.find_batch(session, batch).id if batch else None
+        batch_id = _batch_id(session, batch)
         counts = queries.state_counts(session, batch_id)
         failures = queries.failures(session, batch_id)
-        pages = queries.page_total(session, batch_id)
+        speed = queries.throughput(session, batch_id)
+    rate = speed.pages_per_minute
     if fmt == "json":
         payload = {
             "batch": batch,
             "counts": counts,
-            "pages_archived": pages,
+            "pages_archived": speed.pages,
+            "pages_per_minute": rate and round(rate, 2),
+            "first_archived": speed.first_archived and speed.first_archived.isoformat(),
+            "last_archived": speed.last_archived and speed.last_archived.isoformat(),
             "failures": [f.__dict__ for f in failures],
         }
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     rows = [{"state": state, "records": n} for state, n in counts.items()]
     emit(rows, fmt, title=f"batch {batch}" if batch else "all batches")
-    if failures:
-        failure_rows = [
-            {"reason": f.reason, "record": f.rel_path, "attempts": f.attempts, "message": f.message}
-            for f in failures
+    if fmt == "table":
+        pace = f", {rate:.1f} pages/min while archiving" if rate else ""
+        click.echo(f"{speed.pages} page(s) archived in {speed.records} record(s){pace}")
+    if failures and fmt == "table":
+        by_reason: dict[str, list[str]] = {}
+        for failure in failures:
+            by_reason.setdefault(failure.reason, []).append(failure.rel_path)
+        grouped = [
+            {"reason": reason, "records": len(paths), "paths": ", ".join(paths)}
+            for reason, paths in sorted(by_reason.items(), key=lambda item: -len(item[1]))
         ]
-        emit(failure_rows, fmt, title="failures")
+        emit(grouped, fmt, title="failures by reason")
+    if failures:
+        emit(_failure_rows(failures), fmt, title="failures")
+
+
+def _failure_rows(found: list) -> list[dict[str, Any]]:
+    return [
+        {"record_id": f.uid, "source": f.rel_path, "reason": f.reason,
+         "attempts": f.attempts, "message": f.message}
+        for f in found
+    ]  # fmt: skip
+
+
+def _batch_id(session: Any, batch: str | None) -> int | None:
+    """The id of the named batch (an error if unknown), or None for all batches."""
+    return store.find_batch(session, batch).id if batch else None
 
 
 @main.command()
@@ -295,17 +302,10 @@ def status(ctx: click.Context, batch: str | None, fmt: str) -> None:
 @friendly_errors
 def failures(ctx: click.Context, batch: str | None, fmt: str) -> None:
     """The failed records of BATCH (default: all) as a work list: reason, path, message."""
-    from sohoa.records import queries, session_scope, store
-
     with session_scope(_session_factory(_settings(ctx))) as session:
-        batch_id = store.find_batch(session, batch).id if batch else None
+        batch_id = _batch_id(session, batch)
         found = queries.failures(session, batch_id)
-    rows = [
-        {"record_id": f.uid, "source": f.rel_path, "reason": f.reason,
-         "attempts": f.attempts, "message": f.message}
-        for f in found
-    ]  # fmt: skip
-    emit(rows, fmt, title="failures")
+    emit(_failure_rows(found), fmt, title="failures")
 
 
 @main.command()
@@ -321,8 +321,6 @@ def failures(ctx: click.Context, batch: str | None, fmt: str) -> None:
 @friendly_errors
 def coverage(ctx: click.Context, by: str, fmt: str) -> None:
     """Digitized records / registered records, overall or grouped."""
-    from sohoa.records import queries, session_scope
-
     dims = tuple(d.strip() for d in by.split(",") if d.strip())
     unknown = [d for d in dims if d not in queries.COVERAGE_DIMENSIONS]
     if unknown:
@@ -352,10 +350,8 @@ def export(ctx: click.Context, batch: str | None, fmt: str) -> None:
     """One JSON line per record: record_id, batch, source, state, error, procedure,
     procedure_code, procedure_confidence, pages, text (pages split by form feed),
     output, output_sha256 (and more: see README)."""
-    from sohoa.records import queries, session_scope, store
-
     with session_scope(_session_factory(_settings(ctx))) as session:
-        batch_id = store.find_batch(session, batch).id if batch else None
+        batch_id = _batch_id(session, batch)
         for row in queries.export_rows(session, batch_id):
             click.echo(json.dumps(row, ensure_ascii=False, default=str))
 
@@ -370,8 +366,6 @@ def verify(ctx: click.Context, batch: str | None, fmt: str) -> None:
 
     Each verdict is recorded as a 'verify' event. Exit code 2 when anything fails.
     """
-    from sohoa.pipeline.verify import verify_archive
-
     results = verify_archive(_settings(ctx), batch)
     rows = [
         {

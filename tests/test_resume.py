@@ -125,3 +125,26 @@ def test_a_second_run_of_a_running_batch_is_refused(scans: Path, workdir: Path) 
     assert len(signed) == RECORDS and all(n == 1 for _r, n in signed)
     status = json.loads(invoke("status", "box", "--format", "json").output)
     assert status["counts"]["processing"] == 0
+
+
+def _worker_processes(parent: int) -> list[int]:
+    """Dask's worker processes: the driver's children started by multiprocessing.spawn."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_worker_killed_mid_batch_is_survived(scans: Path, workdir: Path) -> None:
+    driver = _start("run", str(scans), "--batch", "flaky", "--workers", "2")
+    _wait_for(lambda: _archived(workdir) >= 1 and len(_worker_processes(driver.pid)) == 2, driver)
+    os.kill(_worker_processes(driver.pid)[0], signal.SIGKILL)
+    _out, err = driver.communicate(timeout=SAFETY_S)
+    assert driver.returncode == 0, err
+    _assert_each_record_archived_once(workdir)

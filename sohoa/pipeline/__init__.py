@@ -3,20 +3,26 @@
 from sohoa.pipeline.cluster import usable_cores
 from sohoa.pipeline.context import WorkerSettings, record_uid, resolve_passphrase, worker_settings
 from sohoa.pipeline.driver import Reporter, RunReport, RunRequest, run_batch
+from sohoa.pipeline.setup import InitReport, initialise
+from sohoa.pipeline.verify import VerifyResult, verify_archive
 from sohoa.pipeline.worker import RecordTask, digest_record, process_record, write_atomically
 
 __all__ = [
+    "InitReport",
     "RecordTask",
     "Reporter",
     "RunReport",
     "RunRequest",
+    "VerifyResult",
     "WorkerSettings",
     "digest_record",
+    "initialise",
     "process_record",
     "record_uid",
     "resolve_passphrase",
     "run_batch",
     "usable_cores",
+    "verify_archive",
     "worker_settings",
     "write_atomically",
 ]

@@ -19,7 +19,9 @@ from sohoa.errors import SohoaError
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # The driver emits BEGIN itself (below), so pysqlite must not.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL: auditors read while the driver writes; busy_timeout: wait instead of failing.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -29,12 +31,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection) -> None:
+    # Take the write lock when the transaction starts. A read transaction that later writes
+    # cannot wait for the lock once another process committed (SQLITE_BUSY_SNAPSHOT fails at
+    # once, busy_timeout or not); two drivers, or a driver and an interrupted session,
+    # would then fail with "database is locked" instead of waiting their turn.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str) -> Engine:
     try:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url)
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
             return engine
         return create_engine(url, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError) as exc:

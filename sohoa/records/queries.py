@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,13 +25,40 @@ def state_counts(session: Session, batch_id: int | None = None) -> dict[str, int
     return counts
 
 
-def page_total(session: Session, batch_id: int | None = None) -> int:
-    query = select(func.coalesce(func.sum(Record.page_count), 0)).where(
-        Record.state.in_(ARCHIVED_STATES)
-    )
+@dataclass(frozen=True)
+class Throughput:
+    records: int  # archived (incl. needs_review)
+    pages: int
+    first_archived: dt.datetime | None
+    last_archived: dt.datetime | None
+
+    @property
+    def pages_per_minute(self) -> float | None:
+        if self.first_archived is None or self.last_archived is None:
+            return None
+        minutes = (self.last_archived - self.first_archived).total_seconds() / 60
+        return self.pages / minutes if minutes > 0 else None
+
+
+def throughput(session: Session, batch_id: int | None = None) -> Throughput:
+    """Archived records and pages, and the span of their archiving times."""
+    query = select(
+        func.count(),
+        func.coalesce(func.sum(Record.page_count), 0),
+        func.min(Record.archived_at),
+        func.max(Record.archived_at),
+    ).where(Record.state.in_(ARCHIVED_STATES))
     if batch_id is not None:
         query = query.where(Record.batch_id == batch_id)
-    return int(session.scalar(query) or 0)
+    records, pages, first, last = session.execute(query).one()
+    return Throughput(int(records), int(pages), _aware(first), _aware(last))
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    # Aggregates bypass the column type, so SQLite's naive UTC comes back as it is stored.
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,63 @@
+"""One record through the worker's steps, without Dask: the flags and failure reasons an
+operator sees for odd pages (blank, low resolution, hung OCR)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sohoa.config import load_settings
+from sohoa.ingest import open_record
+from sohoa.ingest.discover import RecordRef
+from sohoa.pipeline import RecordTask, process_record, worker_settings
+from tests.conftest import invoke
+from tests.test_archive import form_page
+
+
+@pytest.fixture
+def settings(workdir: Path):
+    assert invoke("init").exit_code == 0
+    return worker_settings(load_settings())
+
+
+def _record(root: Path, name: str, pages: list[tuple[np.ndarray, int]]) -> RecordTask:
+    folder = root / name
+    folder.mkdir(parents=True)
+    for n, (image, dpi) in enumerate(pages):
+        Image.fromarray(image).save(folder / f"p{n + 1}.png", dpi=(dpi, dpi))
+    return RecordTask(uid=name.lower(), batch="b", root=str(root), rel_path=name, is_dir=True)
+
+
+def _hash(task: RecordTask) -> str:
+    return open_record(Path(task.root), RecordRef(task.rel_path, True)).content_hash
+
+
+def test_blank_and_low_resolution_pages_are_flagged_not_failed(settings, workdir: Path) -> None:
+    blank = np.full((1169, 827, 3), 245, dtype=np.uint8)
+    task = _record(workdir / "scans", "HS-FLAGS", [(form_page(150), 150), (blank, 100)])
+    outcome = process_record(task, _hash(task), settings)
+    assert outcome.ok, outcome.error_message
+    first, second = outcome.pages
+    assert "low_resolution" in first.flags  # 150 dpi < 200 dpi (NĐ 30/2020)
+    assert {"blank", "low_resolution"} <= set(second.flags)
+    assert outcome.procedure == "khai_sinh"
+    assert Path(outcome.output_path).is_file()
+
+
+def test_a_hung_ocr_fails_the_record_as_timeout(settings, workdir: Path) -> None:
+    hurried = replace(settings, ocr=replace(settings.ocr, page_timeout_s=0.001))
+    task = _record(workdir / "scans", "HS-SLOW", [(form_page(150), 150)])
+    outcome = process_record(task, _hash(task), hurried)
+    assert not outcome.ok
+    assert outcome.error_reason == "timeout"
+    assert not list(settings.archive_dir.rglob("*.pdf*"))  # nothing half-written
+
+
+def test_a_source_changed_after_hashing_is_refused(settings, workdir: Path) -> None:
+    task = _record(workdir / "scans", "HS-MOVING", [(form_page(150), 150)])
+    outcome = process_record(task, "0" * 64, settings)
+    assert (outcome.ok, outcome.error_reason) == (False, "source_changed")
