@@ -24,7 +24,14 @@ from sqlalchemy.orm import sessionmaker
 from sohoa import __version__
 from sohoa.config import Settings, load_settings
 from sohoa.errors import ExitCode, SohoaError
-from sohoa.pipeline import RunReport, RunRequest, initialise, run_batch, verify_archive
+from sohoa.pipeline import (
+    RunReport,
+    RunRequest,
+    initialise,
+    review,
+    run_batch,
+    verify_archive,
+)
 from sohoa.progress import reporter_for
 from sohoa.records import check_schema, make_engine, queries, session_scope, store
 
@@ -383,6 +390,68 @@ def verify(ctx: click.Context, batch: str | None, fmt: str) -> None:
         click.echo(f"{len(results) - bad} of {len(results)} archived file(s) verified")
     if bad:
         sys.exit(ExitCode.FAILED_RECORDS)
+
+
+@main.group("review")
+def review_group() -> None:
+    """Records whose procedure or OCR a person should check: list, show, accept, set."""
+
+
+@review_group.command("list")
+@click.option("--batch", help="Only this batch.")
+@click.option("--procedure", help="Only records classified as this procedure (catalogue key).")
+@click.option("--below", type=float, help="Only records with a confidence below this.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+@friendly_errors
+def review_list(
+    ctx: click.Context, batch: str | None, procedure: str | None, below: float | None, fmt: str
+) -> None:
+    """Records in needs_review, least confident first."""
+    with session_scope(_session_factory(_settings(ctx))) as session:
+        items = queries.review_queue(session, _batch_id(session, batch), procedure, below)
+    rows = [
+        {"record_id": i.uid, "batch": i.batch, "source": i.rel_path, "procedure": i.procedure,
+         "confidence": i.confidence, "ocr_confidence": i.mean_ocr_confidence}
+        for i in items
+    ]  # fmt: skip
+    emit(rows, fmt, title="waiting for review")
+
+
+@review_group.command("show")
+@click.argument("record_id")
+@click.pass_context
+@friendly_errors
+def review_show(ctx: click.Context, record_id: str) -> None:
+    """The start of page 1 and the classifier's top candidates for RECORD_ID."""
+    detail = review.show(_settings(ctx), record_id)
+    click.echo(f"record {detail.uid} ({detail.rel_path}), {detail.state}")
+    click.echo(f"procedure: {detail.procedure} (confidence {detail.confidence})")
+    for rank, (key, score) in enumerate(detail.candidates[:3], start=1):
+        click.echo(f"  candidate {rank}: {key} {score:.3f}")
+    click.echo("--- page 1 ---")
+    click.echo(detail.excerpt)
+
+
+@review_group.command("accept")
+@click.argument("record_ids", nargs=-1, required=True)
+@click.pass_context
+@friendly_errors
+def review_accept(ctx: click.Context, record_ids: tuple[str, ...]) -> None:
+    """Confirm the classifier's procedure for RECORD_IDS: they become archived."""
+    count = review.accept(_settings(ctx), list(record_ids))
+    click.echo(f"accepted {count} record(s)")
+
+
+@review_group.command("set")
+@click.argument("record_id")
+@click.argument("procedure")
+@click.pass_context
+@friendly_errors
+def review_set(ctx: click.Context, record_id: str, procedure: str) -> None:
+    """Correct RECORD_ID's procedure: its PDF/A is rebuilt, re-signed and moved."""
+    output = review.correct(_settings(ctx), record_id, procedure)
+    click.echo(f"record {record_id} is now {procedure}: {output}")
 
 
 @main.command()

@@ -110,6 +110,9 @@ def test_signed_file_is_valid_pdfa_with_a_trusted_signature_and_copyable_text(
     [check] = verify_signatures(signed, [identity.certificate])
     assert check.intact and check.valid and check.trusted and check.covers_whole_file
     assert "TEST" in check.signer
+    with pikepdf.open(signed) as pdf:  # pyHanko rewrites the XMP when it signs
+        fields = read_sohoa_fields(pdf.Root.Metadata.read_bytes())
+    assert fields["Procedure"] == "khai_sinh" and fields["RecordId"] == "0123456789abcdef"
     text = " ".join(_pdftotext(signed).split())
     assert "KHAI SINH" in text and "Nguyễn" in text
     if not verapdf.available():

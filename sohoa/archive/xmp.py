@@ -140,9 +140,14 @@ def build_xmp(meta: RecordMetadata) -> bytes:
 
 
 def read_sohoa_fields(xmp: bytes) -> dict[str, str]:
-    """The sohoa:* fields of an XMP packet (for verification and tests)."""
+    """The sohoa:* fields of an XMP packet, whether written as elements (as `build_xmp`
+    does) or as attributes of rdf:Description (as pyHanko re-serialises them on signing)."""
     root = ET.fromstring(xmp.decode("utf-8").split("?>", 1)[1].rsplit("<?xpacket", 1)[0])
     found: dict[str, str] = {}
+    for description in root.iter(_q("rdf", "Description")):
+        for name in SOHOA_PROPERTIES:
+            if _q("sohoa", name) in description.attrib:
+                found[name] = description.attrib[_q("sohoa", name)]
     for name in SOHOA_PROPERTIES:
         element = root.find(f".//{_q('sohoa', name)}")
         if element is not None:

@@ -1,5 +1,6 @@
 """Pipeline: run a batch on Dask workers and commit each record's result, exactly once."""
 
+from sohoa.pipeline import review
 from sohoa.pipeline.cluster import usable_cores
 from sohoa.pipeline.context import WorkerSettings, record_uid, resolve_passphrase, worker_settings
 from sohoa.pipeline.driver import Reporter, RunReport, RunRequest, run_batch
@@ -20,6 +21,7 @@ __all__ = [
     "process_record",
     "record_uid",
     "resolve_passphrase",
+    "review",
     "run_batch",
     "usable_cores",
     "verify_archive",

@@ -10,7 +10,7 @@ import json
 import os
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version as package_version
 from pathlib import Path
 
@@ -165,14 +165,26 @@ def _remove_leftovers(archive_dir: Path, uid: str) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _process(task: RecordTask, expected_hash: str, settings: WorkerSettings) -> RecordOutcome:
+def _decide(texts: list[str], catalogue: Catalogue, reviewed: str | None) -> Classification:
+    """The classifier's decision, or a reviewer's, which keeps the classifier's candidates."""
+    result = classify(texts, catalogue)
+    if reviewed is None:
+        return result
+    procedure = catalogue.get(reviewed)
+    return replace(result, procedure=procedure.key, code=procedure.code, confidence=1.0,
+                   method="review", reason=None)  # fmt: skip
+
+
+def _process(
+    task: RecordTask, expected_hash: str, settings: WorkerSettings, reviewed: str | None
+) -> RecordOutcome:
     _remove_leftovers(settings.archive_dir, task.uid)
     source = _open(task)
     if source.content_hash != expected_hash:
         raise RecordError("source_changed", f"{task.rel_path} changed while the batch ran")
     pages = _read_pages(source, settings)
     catalogue = _catalogue(settings.catalogue)
-    result = classify([row.text for row in pages.rows], catalogue)
+    result = _decide([row.text for row in pages.rows], catalogue, reviewed)
     meta = _metadata(task, source, result, catalogue, settings, len(pages.rows))
     started = time.perf_counter()
     pdf = build_pdfa(pages.archive, meta)
@@ -183,7 +195,7 @@ def _process(task: RecordTask, expected_hash: str, settings: WorkerSettings) -> 
     pages.seconds["pdfa"] = built - started
     pages.seconds["sign"] = time.perf_counter() - built
     low_quality = [row.index for row in pages.rows if "low_confidence" in row.flags]
-    needs_review = (
+    needs_review = reviewed is None and (
         result.confidence < settings.review_threshold
         or result.procedure == catalogue.unknown.key
         or bool(low_quality)
@@ -246,15 +258,20 @@ def _process(task: RecordTask, expected_hash: str, settings: WorkerSettings) -> 
     )
 
 
-def process_record(task: RecordTask, expected_hash: str, settings: WorkerSettings) -> RecordOutcome:
+def process_record(
+    task: RecordTask, expected_hash: str, settings: WorkerSettings, reviewed: str | None = None
+) -> RecordOutcome:
     """Prepare, OCR, classify, build the PDF/A, sign and write one record.
+
+    `reviewed` is a procedure a person chose (`sohoa review set`); it replaces the
+    classifier's decision, and the record is archived without review.
 
     A RecordError fails the record with its reason. Any other exception is a bug, but one
     bad record must not stop a night's batch: it fails as `internal_error` with the
     traceback in its event, for a developer to read.
     """
     try:
-        return _process(task, expected_hash, settings)
+        return _process(task, expected_hash, settings, reviewed)
     except RecordError as exc:
         return RecordOutcome(task.uid, ok=False, error_reason=exc.reason, error_message=exc.message)
     except MemoryError:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from sohoa.records.models import ARCHIVED_STATES, Batch, Record, RecordState
+from sohoa.records.models import ARCHIVED_STATES, Batch, Event, Record, RecordState
 
 COVERAGE_DIMENSIONS = {"procedure": Record.procedure, "batch": Batch.name}
 UNCLASSIFIED = "(chưa phân loại)"
@@ -166,3 +166,48 @@ def export_rows(session: Session, batch_id: int | None = None) -> Iterator[dict[
 
 def _uid(session: Session, record_id: int) -> str | None:
     return session.scalar(select(Record.uid).where(Record.id == record_id))
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    uid: str
+    batch: str
+    rel_path: str
+    procedure: str | None
+    confidence: float | None
+    mean_ocr_confidence: float | None
+
+
+def review_queue(
+    session: Session,
+    batch_id: int | None = None,
+    procedure: str | None = None,
+    below: float | None = None,
+) -> list[ReviewItem]:
+    """Records waiting for a person, least confident first."""
+    query = (
+        select(Record, Batch.name)
+        .join(Batch, Batch.id == Record.batch_id)
+        .where(Record.state == RecordState.NEEDS_REVIEW)
+        .order_by(Record.procedure_confidence, Record.rel_path)
+    )
+    if batch_id is not None:
+        query = query.where(Record.batch_id == batch_id)
+    if procedure is not None:
+        query = query.where(Record.procedure == procedure)
+    if below is not None:
+        query = query.where(Record.procedure_confidence < below)
+    return [
+        ReviewItem(r.uid, name, r.rel_path, r.procedure, r.procedure_confidence,
+                   r.mean_ocr_confidence)
+        for r, name in session.execute(query)
+    ]  # fmt: skip
+
+
+def latest_event(session: Session, record_id: int, kind: str) -> Event | None:
+    return session.scalars(
+        select(Event)
+        .where(Event.record_id == record_id, Event.kind == kind)
+        .order_by(Event.id.desc())
+        .limit(1)
+    ).first()

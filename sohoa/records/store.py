@@ -291,3 +291,20 @@ def commit_outcome(session: Session, outcome: RecordOutcome) -> Record:
     for row in outcome.events:
         add_event(session, row, batch_id=record.batch_id, record_id=record.id)
     return record
+
+
+def accept_review(session: Session, uid: str, reviewer: str) -> Record:
+    """A person confirms the classifier's procedure: needs_review becomes archived."""
+    record = get_record(session, uid)
+    if record.state != RecordState.NEEDS_REVIEW:
+        raise SohoaError(f"record {uid} is {record.state}, not needs_review: nothing to accept")
+    record.state = RecordState.ARCHIVED
+    record.classification_method = "review"
+    add_event(
+        session,
+        EventRow("review", detail={"action": "accept", "procedure": record.procedure,
+                                   "reviewer": reviewer}),
+        batch_id=record.batch_id,
+        record_id=record.id,
+    )  # fmt: skip
+    return record
