@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 TOOLS := .tools
 VERAPDF_LIB := $(TOOLS)/verapdf/lib
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng ghostscript poppler-utils qpdf \
-	fonts-dejavu-core fonts-liberation fonts-noto-core postgresql
+	fonts-dejavu-core fonts-liberation fonts-noto-core postgresql chromium
 DEMO_DIR := demo
 PG_PORT ?= 5432
 
-.PHONY: setup system-deps venv verapdf demo test test-fast lint db-up bench bench-accuracy clean
+.PHONY: setup system-deps venv verapdf demo test test-fast lint db-up bench bench-accuracy \
+	report-screenshot clean
 
 setup: system-deps venv verapdf
 
@@ -44,7 +45,10 @@ demo: setup
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa sample scans --records 12 --seed 1
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa run scans --batch box-001
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa status box-001
-	cd $(DEMO_DIR) && ../$(BIN)/sohoa coverage
+	cd $(DEMO_DIR) && ../$(BIN)/sohoa inventory import scans/_inventory.csv
+	cd $(DEMO_DIR) && ../$(BIN)/sohoa coverage --by procedure
+	cd $(DEMO_DIR) && ../$(BIN)/sohoa verify
+	cd $(DEMO_DIR) && ../$(BIN)/sohoa report --html report.html
 	@echo "signed PDF/A files:" && find $(DEMO_DIR)/sohoa-data/archive -name '*.pdf' | sort
 
 # PostgreSQL from Debian, started on 127.0.0.1 for the tests; prints the URL to use.
@@ -65,6 +69,14 @@ bench: setup
 
 bench-accuracy: setup
 	$(BIN)/python bench/accuracy.py
+
+# The demo's HTML report, rendered by headless Chromium into demo/report.png.
+report-screenshot: demo
+	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--user-data-dir=$$(mktemp -d) --window-size=1280,1800 \
+		--screenshot=$(abspath $(DEMO_DIR))/report.png file://$(abspath $(DEMO_DIR))/report.html
+	@echo "screenshot: $(DEMO_DIR)/report.png"
 
 clean:
 	rm -rf $(DEMO_DIR) sohoa-data .pytest_cache

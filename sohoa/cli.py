@@ -27,6 +27,7 @@ from sohoa.errors import ExitCode, SohoaError
 from sohoa.pipeline import (
     RunReport,
     RunRequest,
+    audit,
     initialise,
     review,
     run_batch,
@@ -35,8 +36,9 @@ from sohoa.pipeline import (
 from sohoa.progress import reporter_for
 from sohoa.records import check_schema, make_engine, queries, session_scope, store
 
-console = Console()
-err_console = Console(stderr=True)
+# Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 FORMATS = click.Choice(["table", "json", "csv"])
 
 
@@ -321,31 +323,104 @@ def failures(ctx: click.Context, batch: str | None, fmt: str) -> None:
     "by",
     default="",
     metavar="DIMS",
-    help="Group by procedure and/or batch, comma-separated, e.g. --by procedure,batch.",
+    help="Group by procedure, unit, year and/or batch, comma-separated, e.g. "
+    "--by procedure,year (unit and year need the paper register).",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Count only copies archived on or after this day (YYYY-MM-DD).",
 )
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_context
 @friendly_errors
-def coverage(ctx: click.Context, by: str, fmt: str) -> None:
-    """Digitized records / registered records, overall or grouped."""
+def coverage(ctx: click.Context, by: str, since: Any, fmt: str) -> None:
+    """How far from 100% digitized: dossiers of the paper register with a signed copy /
+    all registered dossiers (items and pages), with the remaining work and, from the last
+    7 days' pace, a projected completion date. Without an imported register
+    ('sohoa inventory import'), scanned records are the denominator."""
     dims = tuple(d.strip() for d in by.split(",") if d.strip())
-    unknown = [d for d in dims if d not in queries.COVERAGE_DIMENSIONS]
-    if unknown:
-        choices = ", ".join(queries.COVERAGE_DIMENSIONS)
-        raise SohoaError(f"cannot group coverage by {', '.join(unknown)}: choose from {choices}")
-    with session_scope(_session_factory(_settings(ctx))) as session:
-        result = queries.coverage(session, dims)
-    rows = [
-        {
-            **dict(zip(dims, row.group, strict=True)),
-            "registered": row.registered,
-            "digitized": row.digitized,
-            "percent": round(row.percent, 1),
-            "pages": row.pages,
+    answer = audit.coverage_report(_settings(ctx), dims, since.date() if since else None)
+    emit(answer.rows, fmt, title=f"coverage (against {answer.basis})")
+    ahead = answer.projection
+    if fmt == "table" and ahead is not None:
+        when = ahead.projected_completion or "unknown (nothing digitized in the last 7 days)"
+        click.echo(
+            f"remaining: {ahead.remaining} of {ahead.items} dossier(s); "
+            f"pace {ahead.per_day:.1f}/day over {ahead.window_days} days; "
+            f"projected completion: {when}"
+        )
+
+
+@main.group("inventory")
+def inventory_group() -> None:
+    """The paper register (mục lục hồ sơ): the denominator of coverage."""
+
+
+@inventory_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+@friendly_errors
+def inventory_import(ctx: click.Context, file: Path) -> None:
+    """Load FILE (CSV, UTF-8 with or without BOM; comma, semicolon or tab separated).
+
+    \b
+    Columns: code (required, mã hồ sơ), title, unit, procedure (catalogue key or
+    national code), year, location, expected_pages. Re-importing updates by code.
+    Bad rows are reported with line and column; the good rows are imported.
+    Exit code 2 when some rows had problems.
+    """
+    report, links = audit.import_register(_settings(ctx), file)
+    for problem in report.problems:
+        err_console.print(str(problem), highlight=False, soft_wrap=True)
+    click.echo(
+        f"{report.added} added, {report.changed} changed, {report.unchanged} unchanged "
+        f"({report.delimiter_name}-separated); {links.linked} scanned record(s) linked"
+    )
+    if report.problems:
+        sys.exit(ExitCode.FAILED_RECORDS)
+
+
+@main.command()
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+@friendly_errors
+def link(ctx: click.Context, fmt: str) -> None:
+    """Link scanned records to register items by dossier code (folder or file name), and
+    list what could not be linked, both ways."""
+    report = audit.link(_settings(ctx))
+    if fmt == "table":
+        click.echo(f"{report.linked} record(s) linked ({report.newly_linked} new)")
+    unregistered = [{"record_id": r.uid, "batch": r.batch, "source": r.rel_path}
+                    for r in report.unregistered]  # fmt: skip
+    unscanned = [{"code": i.code, "title": i.title} for i in report.unscanned]
+    if fmt == "json":
+        payload = {
+            "linked": report.linked,
+            "scanned_not_registered": unregistered,
+            "registered_not_scanned": unscanned,
         }
-        for row in result
-    ]
-    emit(rows, fmt, title="coverage")
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    emit(unregistered, fmt, title="scanned but not in the register")
+    emit(unscanned, fmt, title="in the register but not scanned")
+
+
+@main.command()
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the self-contained HTML report.",
+)
+@click.pass_context
+@friendly_errors
+def report(ctx: click.Context, html_path: Path) -> None:
+    """A self-contained HTML report for the city: headline percentage, burn-up toward 100%,
+    bars by procedure and unit, failure and review backlog, verification status."""
+    audit.write_report(_settings(ctx), html_path)
+    click.echo(f"wrote {html_path}")
 
 
 @main.command()

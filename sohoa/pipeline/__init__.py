@@ -1,6 +1,6 @@
 """Pipeline: run a batch on Dask workers and commit each record's result, exactly once."""
 
-from sohoa.pipeline import review
+from sohoa.pipeline import audit, review
 from sohoa.pipeline.cluster import usable_cores
 from sohoa.pipeline.context import WorkerSettings, record_uid, resolve_passphrase, worker_settings
 from sohoa.pipeline.driver import Reporter, RunReport, RunRequest, run_batch
@@ -16,6 +16,7 @@ __all__ = [
     "RunRequest",
     "VerifyResult",
     "WorkerSettings",
+    "audit",
     "digest_record",
     "initialise",
     "process_record",

@@ -23,6 +23,7 @@ from sohoa.records import (
     RecordOutcome,
     RecordState,
     check_schema,
+    inventory,
     make_engine,
     queries,
     session_scope,
@@ -265,6 +266,7 @@ def run_batch(request: RunRequest, settings: Settings, reporter: Reporter) -> Ru
         _settle(factory, run, finished=finished)
     report.seconds = time.monotonic() - started
     with session_scope(factory) as session:
+        inventory.link_records(session)  # newly archived dossiers count toward coverage at once
         report.counts = queries.state_counts(session, batch_id)
     engine.dispose()
     return report

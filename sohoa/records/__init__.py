@@ -1,6 +1,6 @@
 """Records: the database of batches, records, pages and events, and the questions it answers."""
 
-from sohoa.records import queries, store
+from sohoa.records import coverage, inventory, queries, store
 from sohoa.records.db import check_schema, make_engine, session_scope, upgrade
 from sohoa.records.models import (
     ARCHIVED_STATES,
@@ -13,6 +13,7 @@ from sohoa.records.models import (
     RecordState,
 )
 from sohoa.records.outcome import Digest, EventRow, PageRow, RecordOutcome
+from sohoa.records.reporting import collect_report_data
 
 __all__ = [
     "ARCHIVED_STATES",
@@ -28,6 +29,9 @@ __all__ = [
     "RecordOutcome",
     "RecordState",
     "check_schema",
+    "collect_report_data",
+    "coverage",
+    "inventory",
     "make_engine",
     "queries",
     "session_scope",

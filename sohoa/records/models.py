@@ -85,6 +85,12 @@ class InventoryItem(Base):
     """One dossier of the paper register (mục lục hồ sơ): the denominator of coverage."""
 
     __tablename__ = "inventory_items"
+    # Coverage groups the whole register by these (migration 0002).
+    __table_args__ = (
+        Index("ix_inventory_items_procedure", "procedure"),
+        Index("ix_inventory_items_unit", "unit"),
+        Index("ix_inventory_items_year", "year"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(80), unique=True)  # mã hồ sơ
@@ -102,6 +108,8 @@ class Record(Base):
         UniqueConstraint("batch_id", "rel_path"),
         Index("ix_records_batch_state", "batch_id", "state"),
         Index("ix_records_procedure_state", "procedure", "state"),
+        # Coverage joins every inventory item to its archived records (migration 0002).
+        Index("ix_records_inventory_item_state", "inventory_item_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,6 +168,8 @@ class Event(Base):
     """Append-only audit trail: what happened to which record, when, by which tool."""
 
     __tablename__ = "events"
+    # The report finds each record's latest `verify` event (migration 0002).
+    __table_args__ = (Index("ix_events_kind_record", "kind", "record_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,72 @@
+"""What the HTML report shows: plain values, filled by `sohoa.records.collect_report_data`.
+
+The report package renders; it never opens the database. Tests build these by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+def percent(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+@dataclass(frozen=True)
+class Bar:
+    key: str  # stable value (catalogue key, unit name), for data attributes
+    label: str  # what a reader sees (the procedure's Vietnamese name)
+    items: int
+    digitized: int
+
+    @property
+    def percent(self) -> float:
+        return percent(self.digitized, self.items)
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    day: dt.date
+    cumulative: int  # items digitized up to and including this day
+
+
+@dataclass(frozen=True)
+class Count:
+    key: str  # failure reason or procedure key
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: int  # archived records whose latest `verify` said ok
+    failed: int  # ... said failed
+    never: int  # archived records never verified
+
+
+@dataclass(frozen=True)
+class ReportData:
+    generated_at: dt.datetime
+    basis: str  # "inventory" (register items) or "records" (no register imported yet)
+    items: int  # the denominator: registered dossiers (or known records)
+    digitized: int
+    pages_expected: int
+    pages_digitized: int
+    burnup: tuple[DayPoint, ...]
+    by_procedure: tuple[Bar, ...]
+    by_unit: tuple[Bar, ...]
+    failures: tuple[Count, ...]  # failed records by reason
+    reviews: tuple[Count, ...]  # needs_review records by procedure
+    verification: Verification
+    per_day: float | None  # items digitized per day lately; None without a register
+    projected_completion: dt.date | None
+    title: str = "Báo cáo tiến độ số hóa hồ sơ"
+
+    @property
+    def percent(self) -> float:
+        return percent(self.digitized, self.items)
+
+    @property
+    def remaining(self) -> int:
+        return max(self.items - self.digitized, 0)

@@ -1,0 +1,192 @@
+"""The auditors' HTML report: its data from the database, and the self-contained page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from sohoa.records import Event, EventRow, Record, collect_report_data, session_scope, store
+from sohoa.records.inventory import import_inventory, link_records
+from sohoa.report import Bar, Count, DayPoint, ReportData, Verification, render_report
+from tests.test_inventory import HEADER, KNOWN, NOW, _add_records, _archived_on, _csv, factory
+
+__all__ = ["factory"]  # the fixture, shared with test_inventory
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class Numbers(HTMLParser):
+    """Text of elements with an id, and the attributes of every element with data-*."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_id: dict[str, str] = {}
+        self.data: list[dict[str, str]] = []
+        self.tags: list[str] = []
+        self._open: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {k: v or "" for k, v in attrs}
+        self.tags.append(tag)
+        if any(k.startswith("data-") for k in attributes):
+            self.data.append({"tag": tag, **attributes})
+        element_id = attributes.get("id")
+        if element_id:
+            self.by_id[element_id] = ""
+        if tag not in ("meta", "circle", "line", "rect", "polyline", "br"):
+            self._open.append(element_id)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open and tag not in ("meta", "circle", "line", "rect", "polyline", "br"):
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for element_id in self._open:
+            if element_id:
+                self.by_id[element_id] += data
+
+
+def parse(html: str) -> Numbers:
+    parser = Numbers()
+    parser.feed(html)
+    return parser
+
+
+def sample_data() -> ReportData:
+    return ReportData(
+        generated_at=NOW,
+        basis="inventory",
+        items=12,
+        digitized=10,
+        pages_expected=40,
+        pages_digitized=31,
+        burnup=(DayPoint(dt.date(2026, 3, 1), 4), DayPoint(dt.date(2026, 3, 3), 10)),
+        by_procedure=(
+            Bar("khai_sinh", "Đăng ký khai sinh", 9, 8),
+            Bar("ket_hon", "Đăng ký kết hôn <trong nước>", 3, 2),
+        ),
+        by_unit=(Bar("UBND xã An Phú", "UBND xã An Phú", 12, 10),),
+        failures=(Count("timeout", "timeout", 2), Count("corrupt_image", "corrupt_image", 1)),
+        reviews=(Count("khac", "Khác", 4),),
+        verification=Verification(ok=7, failed=1, never=2),
+        per_day=1.4285,
+        projected_completion=dt.date(2026, 3, 12),
+    )
+
+
+def check_numbers(found: Numbers) -> None:
+    ids = {k: v.strip() for k, v in found.by_id.items()}
+    assert ids["headline-percent"] == "83.3"
+    assert (ids["headline-digitized"], ids["headline-items"], ids["headline-remaining"]) == (
+        "10",
+        "12",
+        "2",
+    )
+    assert (ids["pages-digitized"], ids["pages-expected"], ids["per-day"]) == ("31", "40", "1.4")
+    assert (ids["failed-total"], ids["review-total"]) == ("3", "4")
+    assert (ids["verify-ok"], ids["verify-failed"], ids["verify-never"]) == ("7", "1", "2")
+    bars = {(d["data-dimension"], d["data-key"]): d for d in found.data if "data-dimension" in d}
+    assert bars["procedure", "khai_sinh"]["data-percent"] == "88.9"
+    assert bars["procedure", "ket_hon"]["data-digitized"] == "2"
+    assert bars["unit", "UBND xã An Phú"]["data-items"] == "12"
+    points = [(d["data-day"], d["data-cumulative"]) for d in found.data if "data-day" in d]
+    assert points == [("2026-03-01", "4"), ("2026-03-03", "10")]
+    assert [d["data-count"] for d in found.data if "data-reason" in d] == ["2", "1"]
+
+
+def test_the_report_shows_its_numbers_in_stable_elements() -> None:
+    page = render_report(sample_data())
+    check_numbers(parse(page))
+    assert '<meta charset="utf-8">' in page and "Đăng ký khai sinh" in page
+    assert 'datetime="2026-03-12"' in page and 'id="burnup-target"' in page
+
+
+def test_the_report_is_self_contained_and_escapes_text() -> None:
+    page = render_report(sample_data())
+    found = parse(page)
+    assert not {"script", "link", "img", "iframe", "object"} & set(found.tags)
+    assert not re.search(r"(https?:)?//|@import|url\(", page)  # nothing to fetch
+    assert "&lt;trong nước&gt;" in page and "<trong" not in page
+
+
+def test_an_empty_archive_renders() -> None:
+    empty = ReportData(
+        NOW, "records", 0, 0, 0, 0, (), (), (), (), (), Verification(0, 0, 0), None, None
+    )
+    ids = parse(render_report(empty)).by_id
+    assert ids["headline-percent"] == "0.0" and "burnup-empty" in ids
+    assert "projected-completion" in ids and "bars-procedure-empty" in ids
+
+
+def test_report_data_from_the_database(factory, tmp_path: Path) -> None:
+    text = HEADER + "A1,,Xã A,khai_sinh,2019,,2\nA2,,Xã A,khai_sinh,2019,,4\nB1,,Xã B,,2020,,3\n"
+    with session_scope(factory) as session:
+        import_inventory(session, _csv(tmp_path, text), KNOWN)
+        _add_records(
+            session, "box-1", {"A1": "archived", "A2": "needs_review", "X": "failed", "Y": None}
+        )
+        _archived_on(session, "A1", dt.datetime(2026, 3, 8, 23, 30, tzinfo=dt.UTC))
+        _archived_on(session, "A2", dt.datetime(2026, 3, 9, 0, 30, tzinfo=dt.UTC))
+        link_records(session)
+        ids = dict(session.execute(select(Record.rel_path, Record.id)).all())
+        for outcome in ("failed", "ok"):  # the latest verdict counts
+            row = EventRow("verify", outcome)
+            store.add_event(session, row, batch_id=None, record_id=ids["A1"])
+        store.add_event(session, EventRow("verify", "failed"), batch_id=None, record_id=ids["X"])
+    with session_scope(factory) as session:
+        data = collect_report_data(session, {"khai_sinh": "Đăng ký khai sinh"}, now=NOW)
+        assert session.scalar(select(Event.id).where(Event.kind == "verify").limit(1))
+    assert (data.basis, data.items, data.digitized, round(data.percent, 1)) == (
+        "inventory",
+        3,
+        2,
+        66.7,
+    )
+    assert (data.pages_expected, data.pages_digitized) == (9, 4)
+    assert data.burnup == (DayPoint(dt.date(2026, 3, 8), 1), DayPoint(dt.date(2026, 3, 9), 2))
+    assert [(b.key, b.label, b.items, b.digitized) for b in data.by_procedure] == [
+        ("khai_sinh", "Đăng ký khai sinh", 2, 2),
+        ("", "(chưa phân loại)", 1, 0),
+    ]
+    assert [(b.key, b.digitized) for b in data.by_unit] == [("Xã A", 2), ("Xã B", 0)]
+    assert [(c.key, c.count) for c in data.failures] == [("timeout", 1)]
+    assert [(c.key, c.label, c.count) for c in data.reviews] == [
+        ("khai_sinh", "Đăng ký khai sinh", 1)
+    ]
+    assert data.verification == Verification(ok=1, failed=0, never=1)  # X is not archived
+    assert data.per_day == pytest.approx(2 / 7) and data.projected_completion is not None
+
+
+def test_without_a_register_the_report_counts_records(factory) -> None:
+    with session_scope(factory) as session:
+        _add_records(session, "box-1", {"A1": "archived", "A2": "failed", "A3": None})
+        data = collect_report_data(session, now=NOW)
+    assert (data.basis, data.items, data.digitized, data.per_day) == ("records", 3, 1, None)
+    assert [p.cumulative for p in data.burnup] == [1]
+    assert ("khai_sinh", 1) in [(b.key, b.digitized) for b in data.by_procedure]
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: apt-get install chromium"
+)
+def test_chromium_renders_the_numbers(tmp_path: Path) -> None:
+    page = tmp_path / "bao-cao.html"
+    page.write_text(render_report(sample_data()), encoding="utf-8")
+    profile = tmp_path / "profile"
+    command = [
+        shutil.which("chromium") or str(CHROMIUM),
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", "--dump-dom", page.as_uri(),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = parse(done.stdout)
+    check_numbers(dom)  # the browser read the file as UTF-8 and kept every element
+    assert "Đăng ký khai sinh" in done.stdout
