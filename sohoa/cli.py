@@ -11,7 +11,8 @@ import io
 import json
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa import __version__
 from sohoa.config import Settings, load_settings
@@ -34,7 +35,14 @@ from sohoa.pipeline import (
     verify_archive,
 )
 from sohoa.progress import reporter_for
-from sohoa.records import check_schema, make_engine, queries, session_scope, store
+from sohoa.records import (
+    check_schema,
+    grant_auditor,
+    make_engine,
+    queries,
+    session_scope,
+    store,
+)
 
 # Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -90,10 +98,16 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _session_factory(settings: Settings):
+@contextmanager
+def _database(settings: Settings) -> Iterator[Session]:
+    """One transaction on the configured database; the engine is closed afterwards."""
     engine = make_engine(settings.database_url)
-    check_schema(engine)
-    return sessionmaker(engine, expire_on_commit=False)
+    try:
+        check_schema(engine)
+        with session_scope(sessionmaker(engine, expire_on_commit=False)) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -241,7 +255,7 @@ def resume(
     """
     settings = _settings(ctx)
     if batch is None:
-        with session_scope(_session_factory(settings)) as session:
+        with _database(settings) as session:
             batch = store.find_batch(session, None).name
     request = RunRequest(batch=batch, workers=workers, scheduler=scheduler, retry_all=retry_all)
     _interrupt_on_sigterm()
@@ -255,7 +269,7 @@ def resume(
 @friendly_errors
 def status(ctx: click.Context, batch: str | None, fmt: str) -> None:
     """Counts by state and the failures with their reasons, for BATCH or all batches."""
-    with session_scope(_session_factory(_settings(ctx))) as session:
+    with _database(_settings(ctx)) as session:
         batch_id = _batch_id(session, batch)
         counts = queries.state_counts(session, batch_id)
         failures = queries.failures(session, batch_id)
@@ -311,7 +325,7 @@ def _batch_id(session: Any, batch: str | None) -> int | None:
 @friendly_errors
 def failures(ctx: click.Context, batch: str | None, fmt: str) -> None:
     """The failed records of BATCH (default: all) as a work list: reason, path, message."""
-    with session_scope(_session_factory(_settings(ctx))) as session:
+    with _database(_settings(ctx)) as session:
         batch_id = _batch_id(session, batch)
         found = queries.failures(session, batch_id)
     emit(_failure_rows(found), fmt, title="failures")
@@ -432,7 +446,7 @@ def export(ctx: click.Context, batch: str | None, fmt: str) -> None:
     """One JSON line per record: record_id, batch, source, state, error, procedure,
     procedure_code, procedure_confidence, pages, text (pages split by form feed),
     output, output_sha256 (and more: see README)."""
-    with session_scope(_session_factory(_settings(ctx))) as session:
+    with _database(_settings(ctx)) as session:
         batch_id = _batch_id(session, batch)
         for row in queries.export_rows(session, batch_id):
             click.echo(json.dumps(row, ensure_ascii=False, default=str))
@@ -467,6 +481,39 @@ def verify(ctx: click.Context, batch: str | None, fmt: str) -> None:
         sys.exit(ExitCode.FAILED_RECORDS)
 
 
+@main.group("db")
+def db_group() -> None:
+    """Database administration."""
+
+
+@db_group.command("grant-auditor")
+@click.argument("role")
+@click.option(
+    "--password",
+    envvar="SOHOA_AUDITOR_PASSWORD",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The role's password (or SOHOA_AUDITOR_PASSWORD; asked for when missing).",
+)
+@click.pass_context
+@friendly_errors
+def db_grant_auditor(ctx: click.Context, role: str, password: str) -> None:
+    """Create a read-only PostgreSQL login ROLE for auditors.
+
+    With it, status, coverage, export, failures and report work while a
+    batch is running; nothing can be changed.
+    """
+    settings = _settings(ctx)
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+        grant_auditor(engine, role, password)
+    finally:
+        engine.dispose()
+    click.echo(f"role {role} can now read {_safe_url(settings.database_url)}")
+
+
 @main.group("review")
 def review_group() -> None:
     """Records whose procedure or OCR a person should check: list, show, accept, set."""
@@ -483,7 +530,7 @@ def review_list(
     ctx: click.Context, batch: str | None, procedure: str | None, below: float | None, fmt: str
 ) -> None:
     """Records in needs_review, least confident first."""
-    with session_scope(_session_factory(_settings(ctx))) as session:
+    with _database(_settings(ctx)) as session:
         items = queries.review_queue(session, _batch_id(session, batch), procedure, below)
     rows = [
         {"record_id": i.uid, "batch": i.batch, "source": i.rel_path, "procedure": i.procedure,

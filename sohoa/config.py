@@ -69,7 +69,10 @@ def _read_user_config(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise SohoaError(f"cannot read config file {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
-        raise SohoaError(f"config file {path} is not valid YAML: {exc}") from exc
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise SohoaError(f"config file {path} is not valid YAML{line}: {problem}") from exc
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):

@@ -1,7 +1,7 @@
 """Records: the database of batches, records, pages and events, and the questions it answers."""
 
 from sohoa.records import coverage, inventory, queries, store
-from sohoa.records.db import check_schema, make_engine, session_scope, upgrade
+from sohoa.records.db import check_schema, grant_auditor, make_engine, session_scope, upgrade
 from sohoa.records.models import (
     ARCHIVED_STATES,
     TODO_STATES,
@@ -31,6 +31,7 @@ __all__ = [
     "check_schema",
     "collect_report_data",
     "coverage",
+    "grant_auditor",
     "inventory",
     "make_engine",
     "queries",

@@ -48,8 +48,8 @@ def make_engine(url: str) -> Engine:
             event.listen(engine, "begin", _sqlite_begin)
             return engine
         return create_engine(url, pool_pre_ping=True)
-    except (ArgumentError, NoSuchModuleError) as exc:
-        raise SohoaError(f"database URL is not usable: {exc}") from exc
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise SohoaError(f"database URL {_describe(url)} is not usable: {exc}") from exc
 
 
 def _alembic_config() -> Config:
@@ -62,6 +62,11 @@ def _describe(url: str) -> str:
     return url.split("@")[-1] if "@" in url else url  # never print a password
 
 
+def _unreachable(engine: Engine, exc: OperationalError) -> SohoaError:
+    reason = " ".join(str(exc.orig).split())  # drivers' messages span lines
+    return SohoaError(f"cannot reach the database {_describe(str(engine.url))}: {reason}")
+
+
 def upgrade(engine: Engine) -> str:
     """Create or upgrade the schema to the newest migration; returns the revision."""
     config = _alembic_config()
@@ -70,9 +75,7 @@ def upgrade(engine: Engine) -> str:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except OperationalError as exc:
-        raise SohoaError(
-            f"cannot reach the database {_describe(str(engine.url))}: {exc.orig}"
-        ) from exc
+        raise _unreachable(engine, exc) from exc
     return ScriptDirectory.from_config(config).get_current_head() or ""
 
 
@@ -83,9 +86,7 @@ def check_schema(engine: Engine) -> None:
         with engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
-        raise SohoaError(
-            f"cannot reach the database {_describe(str(engine.url))}: {exc.orig}"
-        ) from exc
+        raise _unreachable(engine, exc) from exc
     if current != head:
         raise SohoaError(
             f"database {_describe(str(engine.url))} is not initialised or is out of date: "
@@ -105,3 +106,32 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def grant_auditor(engine: Engine, role: str, password: str) -> None:
+    """Create (or update) a PostgreSQL login role that can read everything and write nothing."""
+    if engine.dialect.name != "postgresql":
+        raise SohoaError(
+            "auditor roles need PostgreSQL: SQLite has no users (copy the file instead)"
+        )
+    if not role.replace("_", "").isalnum() or not role[0].isalpha():
+        raise SohoaError(f"role name {role!r}: use letters, digits and underscores")
+    quoted = f'"{role}"'
+    with engine.begin() as connection:
+        exists = connection.exec_driver_sql(
+            "SELECT 1 FROM pg_roles WHERE rolname = %(role)s", {"role": role}
+        ).scalar()
+        verb = "ALTER" if exists else "CREATE"
+        secret = connection.exec_driver_sql(
+            "SELECT quote_literal(%(pw)s)", {"pw": password}
+        ).scalar_one()
+        connection.exec_driver_sql(f"{verb} ROLE {quoted} LOGIN PASSWORD {secret}")
+        database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
+        for statement in (
+            f'GRANT CONNECT ON DATABASE "{database}" TO {quoted}',
+            f"GRANT USAGE ON SCHEMA public TO {quoted}",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {quoted}",
+            # Tables a later migration adds are readable too.
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {quoted}",
+        ):
+            connection.exec_driver_sql(statement)
