@@ -4,6 +4,7 @@ tesseract, poppler, pyHanko, veraPDF, Dask worker processes, SQLite and PostgreS
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import unicodedata
 from pathlib import Path
@@ -14,6 +15,13 @@ import pytest
 from sohoa.archive import check_pdfa, verapdf, verify_signatures
 from sohoa.classify import fold
 from tests.conftest import invoke
+from tests.test_ingest import (
+    _bomb_png,
+    _encoded,
+    _encrypted_pdf,
+    _no_page_pdf,
+    _truncated,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -89,13 +97,39 @@ def test_scans_become_signed_pdfa_records(initialised, batch: Path) -> None:
     assert all(item["ok"] for item in json.loads(verified.output))
 
 
-def test_a_bad_file_fails_only_its_own_record(initialised, batch: Path) -> None:
-    (batch / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
-    (batch / "letter.docx").write_bytes(b"PK\x03\x04" + bytes(40))
+def test_bad_inputs_fail_only_their_own_records_and_copies_are_duplicates(
+    initialised, batch: Path
+) -> None:
+    bad = {
+        "empty.png": (b"", "empty_file"),
+        "truncated.png": (_truncated(_encoded("PNG")), "corrupt_image"),
+        "truncated.jpg": (_truncated(_encoded("JPEG")), "corrupt_image"),
+        "truncated.tif": (_truncated(_encoded("TIFF")), "corrupt_image"),
+        "header-only.pdf": (b"%PDF-1.7\n", "corrupt_pdf"),
+        "encrypted.pdf": (_encrypted_pdf(), "encrypted_pdf"),
+        "no-pages.pdf": (_no_page_pdf(), "no_pages"),
+        "bomb.png": (_bomb_png(), "too_large"),
+        "letter.docx": (b"PK\x03\x04" + bytes(40), "unsupported_type"),
+    }
+    for name, (content, _reason) in bad.items():
+        (batch / name).write_bytes(content)
+    (batch.parent / "outside.png").write_bytes(_encoded("PNG"))
+    (batch / "link.png").symlink_to(batch.parent / "outside.png")
+    bad["link.png"] = (b"", "symlink_outside_batch")
+    original = sorted(p for p in batch.iterdir() if p.is_dir())[0]
+    shutil.copytree(original, batch / "copy-of-first")  # scanned twice, under another name
+
     result = invoke("run", "scans", "--batch", "box-002", "--workers", "2")
     assert result.exit_code == 2, result.output
     status = json.loads(invoke("status", "box-002", "--format", "json").output)
-    assert status["counts"]["failed"] == 2
-    assert status["counts"]["archived"] + status["counts"]["needs_review"] == RECORDS
-    reasons = {f["rel_path"]: f["reason"] for f in status["failures"]}
-    assert reasons == {"broken.png": "corrupt_image", "letter.docx": "unsupported_type"}
+    assert {f["rel_path"]: f["reason"] for f in status["failures"]} == {
+        name: reason for name, (_content, reason) in bad.items()
+    }
+    counts = status["counts"]
+    assert counts["archived"] + counts["needs_review"] == RECORDS
+    assert counts["duplicate"] == 1 and counts["processing"] == counts["pending"] == 0
+    rows = {row["source"]: row for row in _export()}
+    twins = [rows["copy-of-first"], rows[original.name]]
+    states = sorted(row["state"] for row in twins)
+    assert states[1] == "duplicate" and states[0] in ("archived", "needs_review")
+    assert len({row["output"] for row in twins if row["output"]}) == 1  # one PDF for both
