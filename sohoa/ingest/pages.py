@@ -74,6 +74,9 @@ def _declared_dpi(image: Image.Image, default_dpi: float) -> float:
     if not dpi:
         return default_dpi
     value = float(dpi[0]) if isinstance(dpi, tuple) else float(dpi)
+    # PNG stores pixels per metre: 200 dpi comes back as 199.9996, which must not count as
+    # below a 200 dpi minimum. Scanners declare whole numbers.
+    value = float(round(value))
     return value if value >= MIN_PLAUSIBLE_DPI else default_dpi
 
 

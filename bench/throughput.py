@@ -1,0 +1,193 @@
+"""Throughput of sohoa against OCRmyPDF and raw tesseract on one generated corpus.
+
+Usage: .venv/bin/python bench/throughput.py [--records N] [--repeat R] [--seed S]
+       [--skip-ocrmypdf] [--out DIR]
+
+Per repetition, in the same run: (a) `sohoa run --workers 2` with a fresh data folder
+(`sohoa init` untimed); (b) `ocrmypdf -l vie --deskew --rotate-pages --output-type pdfa-2
+--jobs 1` on each source file as delivered, two files at a time; (c) `tesseract PAGE.png - -l
+vie` on each page (PNGs extracted before timing), two at a time. Baselines run with
+OMP_THREAD_LIMIT=1. Medians over the repetitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    CPU_NOTE,
+    PageImage,
+    PoolRun,
+    baseline_env,
+    extract_pages,
+    images_to_pdf,
+    machine_line,
+    make_corpus,
+    median,
+    ocrmypdf_command,
+    print_table,
+    ratio,
+    read_truth,
+    run_pool,
+    run_sohoa,
+    source_files,
+    tesseract_commands,
+    write_json,
+)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+@dataclass
+class Measure:
+    wall_s: float
+    cpu_s: float
+    max_rss_kb: int
+    failures: int
+
+
+@dataclass
+class SystemRuns:
+    name: str
+    runs: list[Measure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def pages_per_min(self, pages: int) -> float:
+        return median([pages * 60 / m.wall_s for m in self.runs])
+
+    def cpu_per_page(self, pages: int) -> float:
+        return median([m.cpu_s / pages for m in self.runs])
+
+    def rss_mb(self) -> float:
+        return median([m.max_rss_kb / 1024 for m in self.runs])
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=40, help="records (40 -> 80 pages)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dpi", type=int, default=200)
+    parser.add_argument("--skip-ocrmypdf", action="store_true")
+    parser.add_argument("--out", type=Path, help="keep corpus and outputs in this folder")
+    return parser.parse_args(argv)
+
+
+def measure(pool: PoolRun) -> Measure:
+    return Measure(pool.wall_s, pool.cpu_s, pool.max_rss_kb, len(pool.failed()))
+
+
+def sohoa_once(corpus: Path, work: Path, system: SystemRuns) -> None:
+    shutil.rmtree(work, ignore_errors=True)
+    run = run_sohoa(corpus, work)
+    if run.run.returncode != 0:
+        system.notes.append(f"sohoa run exit {run.run.returncode}")
+    failed = [r for r in run.export if r["state"] == "failed"]
+    for row in failed:
+        system.notes.append(f"sohoa failed record {row['source']}: {row['error']}")
+    result = measure(run.pool)
+    result.failures = len(failed)
+    system.runs.append(result)
+
+
+def ocrmypdf_once(corpus: Path, files: Sequence[str], work: Path, system: SystemRuns) -> None:
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    outputs = [work / f"{n:04d}.pdf" for n in range(len(files))]
+    commands = [
+        ocrmypdf_command(corpus / rel, out) for rel, out in zip(files, outputs, strict=True)
+    ]
+    pool = run_pool(commands, parallel=2, env=baseline_env())
+    refused = [i for i, r in enumerate(pool.results) if r.returncode != 0]
+    if refused:
+        # Convert refused image files to PDF (untimed), then time OCRmyPDF on those.
+        retry = []
+        for i in refused:
+            reason = pool.results[i].stderr.strip().splitlines()[-1:]
+            if not files[i].lower().endswith(IMAGE_SUFFIXES):
+                system.notes.append(f"ocrmypdf refused {files[i]}: {reason} (not retried)")
+                continue
+            pdf = images_to_pdf(corpus / files[i], work / f"{i:04d}-input.pdf")
+            system.notes.append(f"ocrmypdf refused {files[i]}: {reason}; retried as Pillow PDF")
+            retry.append(ocrmypdf_command(pdf, outputs[i]))
+        pool.results = [r for i, r in enumerate(pool.results) if i not in refused]
+        pool.add(run_pool(retry, parallel=2, env=baseline_env()))
+    system.runs.append(measure(pool))
+
+
+def tesseract_once(pages: Sequence[PageImage], system: SystemRuns) -> None:
+    pool = run_pool(tesseract_commands(pages), parallel=2, env=baseline_env())
+    system.runs.append(measure(pool))
+
+
+def report(systems: Sequence[SystemRuns], pages: int, repeat: int) -> None:
+    headers = ["system", "runs", "pages/min", "CPU-s/page", "peak RSS MB (max child)",
+               "failures (last run)"]
+    rows = [
+        [s.name, len(s.runs), s.pages_per_min(pages), s.cpu_per_page(pages), s.rss_mb(),
+         s.runs[-1].failures]
+        for s in systems
+    ]
+    print_table(f"throughput: {pages} pages, median of {repeat} run(s)", headers, rows)
+    by_name = {s.name: s for s in systems}
+    sohoa = by_name["sohoa"]
+    for other in ("ocrmypdf", "tesseract"):
+        if other in by_name:
+            speed = ratio(sohoa.pages_per_min(pages), by_name[other].pages_per_min(pages))
+            cpu = ratio(sohoa.cpu_per_page(pages), by_name[other].cpu_per_page(pages))
+            print(f"sohoa/{other}: pages/min x{speed:.2f}, CPU-s/page x{cpu:.2f}")
+    print(CPU_NOTE)
+    for s in systems:
+        for note in dict.fromkeys(s.notes):
+            print(f"  note: {note}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    print(machine_line("start"))
+    with tempfile.TemporaryDirectory(prefix="sohoa-tp-") as tmp:
+        work = args.out.resolve() if args.out else Path(tmp)
+        corpus = work / "corpus"
+        summary = make_corpus(corpus, args.records, args.seed, dpi=args.dpi)
+        truth = read_truth(corpus)
+        files = source_files(truth)
+        pages = extract_pages(corpus, truth, work / "pages")  # untimed
+        print(f"corpus: {summary.records} records, {summary.pages} pages in {len(files)} files, "
+              f"seed {args.seed}, {args.dpi} dpi ({time.perf_counter() - started:.0f} s)")
+        sohoa, ocr, tess = SystemRuns("sohoa"), SystemRuns("ocrmypdf"), SystemRuns("tesseract")
+        plan: list[tuple[SystemRuns, Callable[[], None]]] = [
+            (sohoa, lambda: sohoa_once(corpus, work / "sohoa", sohoa)),
+            (ocr, lambda: ocrmypdf_once(corpus, files, work / "ocrmypdf", ocr)),
+            (tess, lambda: tesseract_once(pages, tess)),
+        ]
+        if args.skip_ocrmypdf:
+            plan.pop(1)
+        systems = [system for system, _ in plan]
+        for rep in range(args.repeat):
+            for system, step in plan:
+                step()
+                print(f"run {rep + 1}: {system.name} {system.runs[-1].wall_s:.0f} s wall, "
+                      f"{system.runs[-1].cpu_s:.0f} CPU-s")
+        report(systems, summary.pages, args.repeat)
+    path = write_json("throughput", {
+        "args": {k: str(v) for k, v in vars(args).items()}, "pages": summary.pages,
+        "systems": {s.name: {"runs": [vars(m) for m in s.runs], "notes": s.notes}
+                    for s in systems},
+    })
+    print(machine_line("end"))
+    print(f"raw results: {path}; total {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
