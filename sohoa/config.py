@@ -27,6 +27,8 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "SOHOA_WORKERS": ("pipeline", "workers"),
     "SOHOA_OCR_LANGUAGES": ("ocr", "languages"),
     "SOHOA_SIGNING_PKCS12": ("signing", "pkcs12"),
+    "SOHOA_SIGNING_LEVEL": ("signing", "level"),
+    "SOHOA_SIGNING_TSA_URL": ("signing", "tsa_url"),
 }
 
 

@@ -2,11 +2,19 @@
 
 from sohoa.archive.keys import TEST_SUBJECT_CN, TestIdentity, create_test_identity
 from sohoa.archive.pdfa import ArchivePage, build_pdfa, encode_page
-from sohoa.archive.sign import SignerSpec, load_signer, sign_pdf
-from sohoa.archive.verify import PdfaCheck, SignatureCheck, check_pdfa, verify_signatures
+from sohoa.archive.sign import LEVELS, SignerSpec, check_spec, load_signer, sign_pdf
+from sohoa.archive.verify import (
+    PdfaCheck,
+    SignatureCheck,
+    check_pdfa,
+    file_problems,
+    signature_problems,
+    verify_signatures,
+)
 from sohoa.archive.xmp import RecordMetadata, build_xmp, read_sohoa_fields
 
 __all__ = [
+    "LEVELS",
     "TEST_SUBJECT_CN",
     "ArchivePage",
     "PdfaCheck",
@@ -17,10 +25,13 @@ __all__ = [
     "build_pdfa",
     "build_xmp",
     "check_pdfa",
+    "check_spec",
     "create_test_identity",
     "encode_page",
+    "file_problems",
     "load_signer",
     "read_sohoa_fields",
     "sign_pdf",
+    "signature_problems",
     "verify_signatures",
 ]

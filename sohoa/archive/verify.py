@@ -10,10 +10,14 @@ import pikepdf
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import ModificationInfo
 from pyhanko_certvalidator import ValidationContext
 
 from sohoa.archive import verapdf
+from sohoa.ingest.fixity import sha256_file
 
 
 @dataclass(frozen=True)
@@ -24,10 +28,15 @@ class SignatureCheck:
     valid: bool  # the cryptography holds
     trusted: bool  # the certificate chains to a configured root
     covers_whole_file: bool  # nothing was appended after it
+    kind: str = "signature"  # or "timestamp" (a PAdES B-LTA document timestamp)
+    timestamp_ok: bool | None = None  # its RFC 3161 signature timestamp; None: there is none
+    # pyHanko's difference analysis of what was appended after it: NONE, LTA_UPDATES (DSS,
+    # document timestamps), FORM_FILLING (e.g. a later signature), ANNOTATIONS or OTHER.
+    modification: str = "NONE"
 
     @property
     def ok(self) -> bool:
-        return self.intact and self.valid and self.trusted
+        return self.intact and self.valid and self.trusted and self.timestamp_ok is not False
 
 
 @dataclass(frozen=True)
@@ -43,22 +52,83 @@ def verify_signatures(path: Path, trust_roots: Iterable[Path]) -> list[Signature
         trust_roots=[load_cert_from_pemder(str(root)) for root in trust_roots],
         allow_fetching=False,
     )
-    checks = []
     with path.open("rb") as handle:
         reader = PdfFileReader(handle, strict=False)
-        for embedded in reader.embedded_signatures:
-            status = validate_pdf_signature(embedded, context)
-            checks.append(
-                SignatureCheck(
-                    field=embedded.field_name,
-                    signer=status.signing_cert.subject.human_friendly,
-                    intact=status.intact,
-                    valid=status.valid,
-                    trusted=status.trusted,
-                    covers_whole_file=status.coverage.name == "ENTIRE_FILE",
-                )
+        return [_check(embedded, context) for embedded in reader.embedded_signatures]
+
+
+def _modification(status: ModificationInfo) -> str:
+    level = status.modification_level
+    return (level or ModificationLevel.OTHER).name
+
+
+def _check(embedded: EmbeddedPdfSignature, context: ValidationContext) -> SignatureCheck:
+    if embedded.sig_object_type == "/DocTimeStamp":
+        ts_status = validate_pdf_timestamp(embedded, context)
+        return SignatureCheck(
+            field=embedded.field_name,
+            signer=ts_status.signing_cert.subject.human_friendly,
+            intact=ts_status.intact,
+            valid=ts_status.valid,
+            trusted=ts_status.trusted,
+            covers_whole_file=ts_status.coverage.name == "ENTIRE_FILE",
+            kind="timestamp",
+            modification=_modification(ts_status),
+        )
+    status = validate_pdf_signature(embedded, context)
+    tst = status.timestamp_validity
+    return SignatureCheck(
+        field=embedded.field_name,
+        signer=status.signing_cert.subject.human_friendly,
+        intact=status.intact,
+        valid=status.valid,
+        trusted=status.trusted,
+        covers_whole_file=status.coverage.name == "ENTIRE_FILE",
+        timestamp_ok=None if tst is None else tst.intact and tst.valid and tst.trusted,
+        modification=_modification(status),
+    )
+
+
+# After the last signature only validation data (DSS, document timestamps) may follow; after an
+# earlier one also the later signatures themselves.
+_ALLOWED_AFTER_LAST = {"NONE", "LTA_UPDATES"}
+_ALLOWED_AFTER_EARLIER = {"NONE", "LTA_UPDATES", "FORM_FILLING"}
+
+
+def signature_problems(checks: list[SignatureCheck]) -> list[str]:
+    """The `sohoa verify` words for what the checks of one file found."""
+    if not checks:
+        return ["unsigned: no signature found"]
+    problems = []
+    for n, check in enumerate(checks):
+        if not check.intact:
+            problems.append(f"signature_broken: {check.field} no longer matches the file")
+        elif not check.valid:
+            problems.append(f"signature_invalid: {check.field}")
+        elif not check.trusted:
+            problems.append(f"untrusted: {check.field} signed by {check.signer}")
+        elif check.timestamp_ok is False:
+            problems.append(f"timestamp_invalid: {check.field}")
+        allowed = _ALLOWED_AFTER_LAST if n == len(checks) - 1 else _ALLOWED_AFTER_EARLIER
+        if check.intact and check.modification not in allowed:
+            problems.append(
+                f"modified_after_signing: {check.modification} changes after {check.field}"
             )
-    return checks
+    return problems
+
+
+def file_problems(path: Path, expected_sha256: str | None, roots: list[Path]) -> list[str]:
+    """Everything `sohoa verify` reports for one archived file, PDF/A aside (see check_pdfa)."""
+    if not path.is_file():
+        return ["missing: the archived file is not there"]
+    problems = []
+    if expected_sha256 is not None and sha256_file(path) != expected_sha256:
+        problems.append("sha256_mismatch: the file differs from the one archived")
+    try:
+        checks = verify_signatures(path, roots)
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        return [*problems, f"unreadable: {exc}"]
+    return [*problems, *signature_problems(checks)]
 
 
 def _quick_pdfa_check(path: Path) -> PdfaCheck:
@@ -94,4 +164,12 @@ def check_pdfa(paths: list[Path]) -> dict[Path, PdfaCheck]:
     }
 
 
-__all__ = ["PdfReadError", "PdfaCheck", "SignatureCheck", "check_pdfa", "verify_signatures"]
+__all__ = [
+    "PdfReadError",
+    "PdfaCheck",
+    "SignatureCheck",
+    "check_pdfa",
+    "file_problems",
+    "signature_problems",
+    "verify_signatures",
+]

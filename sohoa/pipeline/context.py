@@ -51,15 +51,30 @@ def resolve_passphrase(settings: Settings, environ: dict[str, str] | None = None
         ) from exc
 
 
+def _paths(values: list[str] | None) -> tuple[Path, ...]:
+    return tuple(Path(value) for value in values or ())
+
+
 def worker_settings(settings: Settings) -> WorkerSettings:
     """Check what every record will need (tesseract languages, the signing key) before any runs."""
     ocr = OcrSettings.from_config(settings.section("ocr"))
     tesseract.check_languages(ocr.languages)
     archive = settings.section("archive")
+    signing = settings.section("signing")
+    agency = str(archive.get("agency", ""))
     signer = SignerSpec(
         pkcs12=settings.signing_pkcs12,
         passphrase=resolve_passphrase(settings),
-        location=archive.get("agency", ""),
+        location=agency,
+        agency=agency,
+        level=str(signing.get("level") or "B-B"),
+        tsa_url=signing.get("tsa_url"),
+        tsa_timeout_s=float(signing.get("tsa_timeout_s") or 10),
+        trust_roots=_paths(signing.get("trust_roots")),
+        other_certs=_paths(signing.get("other_certs")),
+        crls=_paths(signing.get("crls")),
+        fetch_revocation=bool(signing.get("fetch_revocation", True)),
+        visible_stamp=bool(signing.get("visible_stamp", False)),
     )
     load_signer(signer)
     classify = settings.section("classify")

@@ -3,6 +3,7 @@ and record the verdict as a `verify` event."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +11,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from sohoa.archive import PdfaCheck, check_pdfa, verify_signatures
-from sohoa.archive.verify import PdfReadError
+from sohoa.archive import PdfaCheck, check_pdfa, file_problems
 from sohoa.config import Settings
-from sohoa.ingest import sha256_file
 from sohoa.records import (
     ARCHIVED_STATES,
     EventRow,
@@ -44,36 +43,14 @@ def trust_roots(settings: Settings) -> list[Path]:
     return roots
 
 
-def _file_problems(path: Path, expected_sha256: str | None, roots: list[Path]) -> list[str]:
-    if not path.is_file():
-        return ["missing: the archived file is not there"]
-    problems = []
-    if sha256_file(path) != expected_sha256:
-        problems.append("sha256_mismatch: the file differs from the one archived")
-    try:
-        checks = verify_signatures(path, roots)
-    except (PdfReadError, ValueError, KeyError) as exc:
-        return [*problems, f"unreadable: {exc}"]
-    if not checks:
-        problems.append("unsigned: no signature found")
-    for check in checks:
-        if not check.intact:
-            problems.append(f"signature_broken: {check.field} no longer matches the file")
-        elif not check.valid:
-            problems.append(f"signature_invalid: {check.field}")
-        elif not check.trusted:
-            problems.append(f"untrusted: {check.field} signed by {check.signer}")
-    if checks and not checks[-1].covers_whole_file:
-        problems.append("modified_after_signing: bytes were appended after the last signature")
-    return problems
-
-
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
 def verify_archive(settings: Settings, batch: str | None = None) -> list[VerifyResult]:
+    # A tampered file is reported as a problem row; pyHanko's own traceback would be noise.
+    logging.getLogger("pyhanko.sign.diff_analysis").setLevel(logging.ERROR)
     engine = make_engine(settings.database_url)
     check_schema(engine)
     factory = sessionmaker(engine, expire_on_commit=False)
@@ -88,7 +65,7 @@ def verify_archive(settings: Settings, batch: str | None = None) -> list[VerifyR
         ]
     results = []
     for chunk in _chunks(targets, PDFA_CHUNK):
-        problems = {uid: _file_problems(Path(path), sha, roots) for _i, _b, uid, path, sha in chunk}
+        problems = {uid: file_problems(Path(path), sha, roots) for _i, _b, uid, path, sha in chunk}
         present = [Path(path) for _i, _b, _u, path, _s in chunk if Path(path).is_file()]
         pdfa: dict[Path, PdfaCheck] = check_pdfa(present)
         with session_scope(factory) as session:

@@ -20,7 +20,7 @@ import pikepdf
 from sohoa import __version__
 from sohoa.archive import ArchivePage, RecordMetadata, build_pdfa, encode_page, sign_pdf
 from sohoa.classify import Catalogue, Classification, classify, load_catalogue
-from sohoa.errors import RecordError
+from sohoa.errors import RecordError, SohoaError
 from sohoa.ingest import RecordRef, RecordSource, open_record, sha256_bytes
 from sohoa.ocr import prepare, recognize, tesseract
 from sohoa.pipeline.context import WorkerSettings
@@ -189,7 +189,10 @@ def _process(
     started = time.perf_counter()
     pdf = build_pdfa(pages.archive, meta)
     built = time.perf_counter()
-    signed = sign_pdf(pdf, settings.signer)
+    try:
+        signed = sign_pdf(pdf, settings.signer)
+    except SohoaError as exc:  # a timestamp server or revocation source that did not answer
+        raise RecordError("signing_failed", str(exc)) from exc
     output = settings.archive_dir / result.procedure / f"{task.uid}.pdf"
     write_atomically(output, signed)
     pages.seconds["pdfa"] = built - started
