@@ -7,14 +7,19 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from PIL import Image
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from sohoa.archive import build_pdfa, encode_page
 from sohoa.cli import main
 from sohoa.config import Settings, load_settings
+from sohoa.ocr import tesseract
+from tests.pki import Pki, running_pki
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOGUE = yaml.safe_load((REPO / "sohoa" / "config.yaml").read_text(encoding="utf-8"))[
@@ -67,3 +72,20 @@ def initialised(workdir: Path, database_url: str, monkeypatch: pytest.MonkeyPatc
     result = invoke("init")
     assert result.exit_code == 0, result.output
     return load_settings()
+
+
+@pytest.fixture(scope="session")
+def unsigned_pdf() -> bytes:
+    """A one-page PDF/A-2b with a real tesseract text layer, not yet signed."""
+    from tests.test_archive import form_page, metadata
+
+    image = form_page()
+    ocr = tesseract.run_ocr(np.asarray(Image.fromarray(image).convert("L")), 150, "vie", 120)
+    return build_pdfa([encode_page(image, 150, ocr.text_pdf, quality=75)], metadata())
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
+    """A root -> issuing CA PKI with a timestamp server and CRLs on 127.0.0.1."""
+    with running_pki(tmp_path_factory.mktemp("pki")) as running:
+        yield running

@@ -15,10 +15,8 @@ from PIL import Image, ImageDraw, ImageFont
 from sohoa.archive import (
     RecordMetadata,
     SignerSpec,
-    build_pdfa,
     check_pdfa,
     create_test_identity,
-    encode_page,
     load_signer,
     read_sohoa_fields,
     sign_pdf,
@@ -26,7 +24,6 @@ from sohoa.archive import (
     verify_signatures,
 )
 from sohoa.errors import SohoaError
-from sohoa.ocr import tesseract
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 TITLE = "TỜ KHAI ĐĂNG KÝ KHAI SINH"
@@ -70,13 +67,6 @@ def identity(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def spec(identity) -> SignerSpec:
     return SignerSpec(identity.pkcs12, identity.passphrase_file.read_bytes().strip())
-
-
-@pytest.fixture(scope="module")
-def unsigned_pdf() -> bytes:
-    image = form_page()
-    ocr = tesseract.run_ocr(np.asarray(Image.fromarray(image).convert("L")), 150, "vie", 120)
-    return build_pdfa([encode_page(image, 150, ocr.text_pdf, quality=75)], metadata())
 
 
 def test_pdfa_has_the_scan_the_text_layer_and_the_metadata(unsigned_pdf: bytes) -> None:

@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pikepdf
 import pytest
 from asn1crypto import crl as asn1_crl
-from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
 
 from sohoa.archive import (
     SignerSpec,
-    build_pdfa,
     check_pdfa,
-    encode_page,
     load_signer,
     sign_pdf,
     verapdf,
@@ -30,25 +25,10 @@ from sohoa.archive import (
 )
 from sohoa.archive.verify import file_problems
 from sohoa.errors import SohoaError
-from sohoa.ocr import tesseract
-from tests.pki import Pki, running_pki
-from tests.test_archive import form_page, metadata
+from tests.pki import Pki
 
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 AGENCY = "UBND phường Bến Nghé"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
-    with running_pki(tmp_path_factory.mktemp("pki")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def unsigned_pdf() -> bytes:
-    image = form_page()
-    ocr = tesseract.run_ocr(np.asarray(Image.fromarray(image).convert("L")), 150, "vie", 120)
-    return build_pdfa([encode_page(image, 150, ocr.text_pdf, quality=75)], metadata())
 
 
 def signer_spec(pki: Pki, level: str = "B-B", **changes: object) -> SignerSpec:

@@ -5,47 +5,29 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pikepdf
 import pytest
-from PIL import Image
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from sohoa.archive import SignerSpec, build_pdfa, encode_page, sign_pdf
+from sohoa.archive import SignerSpec, sign_pdf
 from sohoa.archive.verify import file_problems
-from sohoa.ocr import tesseract
-from tests.pki import Pki, running_pki
-from tests.test_archive import form_page, metadata
+from tests.pki import Pki
 
 NEW_TEXT = b"BT /F1 12 Tf 72 720 Td (Nguyen Van Gia Mao) Tj ET"
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
-    with running_pki(tmp_path_factory.mktemp("pki")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def unsigned() -> bytes:
-    image = form_page()
-    ocr = tesseract.run_ocr(np.asarray(Image.fromarray(image).convert("L")), 150, "vie", 120)
-    return build_pdfa([encode_page(image, 150, ocr.text_pdf, quality=75)], metadata())
-
-
-@pytest.fixture(scope="module")
-def signed(pki: Pki, unsigned: bytes) -> bytes:
+def signed(pki: Pki, unsigned_pdf: bytes) -> bytes:
     """A B-LT file, the most demanding for the verifier: a DSS update follows the signature."""
     spec = SignerSpec(
         pki.signer_p12, pki.passphrase, level="B-LT", tsa_url=pki.tsa_url,
         trust_roots=(pki.root_pem,),
     )  # fmt: skip
-    return sign_pdf(unsigned, spec)
+    return sign_pdf(unsigned_pdf, spec)
 
 
 def problems(pki: Pki, path: Path, original: bytes) -> list[str]:
@@ -138,7 +120,9 @@ def test_deleted_file(pki: Pki, signed: bytes, tmp_path: Path) -> None:
     assert problems(pki, path, signed) == ["missing"]
 
 
-def test_signature_from_an_untrusted_certificate(pki: Pki, unsigned: bytes, tmp_path: Path) -> None:
-    data = sign_pdf(unsigned, SignerSpec(pki.stranger_p12, pki.passphrase))
+def test_signature_from_an_untrusted_certificate(
+    pki: Pki, unsigned_pdf: bytes, tmp_path: Path
+) -> None:
+    data = sign_pdf(unsigned_pdf, SignerSpec(pki.stranger_p12, pki.passphrase))
     found = problems(pki, write(tmp_path, data), data)
     assert found == ["untrusted"]
