@@ -29,6 +29,6 @@ if [ "$exists" != "1" ]; then
     as_postgres "psql -q -p $cluster_port -c \"CREATE ROLE $role LOGIN CREATEDB CREATEROLE PASSWORD '$password'\""
 fi
 # Tests drop their databases WITH (FORCE), ending sessions of the auditor roles they made.
-as_postgres "psql -q -p $cluster_port -c 'GRANT pg_signal_backend TO $role'" >/dev/null
+as_postgres "psql -q -p $cluster_port -c 'SET client_min_messages = warning' -c 'GRANT pg_signal_backend TO $role'" >/dev/null
 log "PostgreSQL $version running on 127.0.0.1:$cluster_port" "${2:-}"
 echo "postgresql+psycopg://$role:$password@127.0.0.1:$cluster_port/postgres"
