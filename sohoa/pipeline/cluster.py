@@ -53,7 +53,7 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[object]:
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: never collides with another cluster
         silence_logs=logging.ERROR,
     )
     client = Client(cluster)
