@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 from pyhanko.keys import load_cert_from_pemder
@@ -64,19 +65,18 @@ def _modification(status: ModificationInfo) -> str:
 
 def _check(embedded: EmbeddedPdfSignature, context: ValidationContext) -> SignatureCheck:
     if embedded.sig_object_type == "/DocTimeStamp":
-        ts_status = validate_pdf_timestamp(embedded, context)
-        return SignatureCheck(
-            field=embedded.field_name,
-            signer=ts_status.signing_cert.subject.human_friendly,
-            intact=ts_status.intact,
-            valid=ts_status.valid,
-            trusted=ts_status.trusted,
-            covers_whole_file=ts_status.coverage.name == "ENTIRE_FILE",
-            kind="timestamp",
-            modification=_modification(ts_status),
-        )
+        status = validate_pdf_timestamp(embedded, context)
+        return _as_check(embedded, status, kind="timestamp", timestamp_ok=None)
     status = validate_pdf_signature(embedded, context)
     tst = status.timestamp_validity
+    timestamp_ok = None if tst is None else tst.intact and tst.valid and tst.trusted
+    return _as_check(embedded, status, kind="signature", timestamp_ok=timestamp_ok)
+
+
+def _as_check(
+    embedded: EmbeddedPdfSignature, status: Any, *, kind: str, timestamp_ok: bool | None
+) -> SignatureCheck:
+    """pyHanko's status of a signature or a document timestamp, as sohoa's verdict."""
     return SignatureCheck(
         field=embedded.field_name,
         signer=status.signing_cert.subject.human_friendly,
@@ -84,7 +84,8 @@ def _check(embedded: EmbeddedPdfSignature, context: ValidationContext) -> Signat
         valid=status.valid,
         trusted=status.trusted,
         covers_whole_file=status.coverage.name == "ENTIRE_FILE",
-        timestamp_ok=None if tst is None else tst.intact and tst.valid and tst.trusted,
+        kind=kind,
+        timestamp_ok=timestamp_ok,
         modification=_modification(status),
     )
 
