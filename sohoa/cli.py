@@ -11,8 +11,8 @@ import io
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from sohoa import __version__
 from sohoa.config import Settings, load_settings
@@ -37,10 +37,10 @@ from sohoa.pipeline import (
 from sohoa.progress import reporter_for
 from sohoa.records import (
     check_schema,
+    database_session,
     grant_auditor,
     make_engine,
     queries,
-    session_scope,
     store,
 )
 
@@ -98,16 +98,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-@contextmanager
-def _database(settings: Settings) -> Iterator[Session]:
+def _database(settings: Settings) -> AbstractContextManager[Session]:
     """One transaction on the configured database; the engine is closed afterwards."""
-    engine = make_engine(settings.database_url)
-    try:
-        check_schema(engine)
-        with session_scope(sessionmaker(engine, expire_on_commit=False)) as session:
-            yield session
-    finally:
-        engine.dispose()
+    return database_session(settings.database_url)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

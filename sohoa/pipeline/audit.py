@@ -7,28 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa.classify import load_catalogue
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
 from sohoa.records import (
     InventoryItem,
-    check_schema,
     collect_report_data,
     coverage,
+    database_session,
     inventory,
-    make_engine,
     queries,
-    session_scope,
 )
 from sohoa.report import render_report
-
-
-def _factory(settings: Settings) -> sessionmaker[Session]:
-    engine = make_engine(settings.database_url)
-    check_schema(engine)
-    return sessionmaker(engine, expire_on_commit=False)
 
 
 def _catalogue(settings: Settings):
@@ -42,14 +33,14 @@ def import_register(
     catalogue = _catalogue(settings)
     known = {p.key: p.key for p in catalogue.procedures}
     known |= {p.code: p.key for p in catalogue.procedures if p.code}
-    with session_scope(_factory(settings)) as session:
+    with database_session(settings.database_url) as session:
         report = inventory.import_inventory(session, path, known)
         links = inventory.link_records(session)
     return report, links
 
 
 def link(settings: Settings) -> inventory.LinkReport:
-    with session_scope(_factory(settings)) as session:
+    with database_session(settings.database_url) as session:
         return inventory.link_records(session)
 
 
@@ -64,7 +55,7 @@ def coverage_report(
     settings: Settings, by: tuple[str, ...], since: dt.date | None
 ) -> CoverageAnswer:
     """Against the paper register when one is imported, otherwise against scanned records."""
-    with session_scope(_factory(settings)) as session:
+    with database_session(settings.database_url) as session:
         has_register = bool(session.scalar(select(func.count()).select_from(InventoryItem)))
         if has_register:
             rows = coverage.inventory_coverage(session, by=by, since=since)
@@ -87,6 +78,6 @@ def coverage_report(
 
 def write_report(settings: Settings, path: Path) -> None:
     names = {p.key: p.name for p in _catalogue(settings).procedures}
-    with session_scope(_factory(settings)) as session:
+    with database_session(settings.database_url) as session:
         data = collect_report_data(session, names)
     path.write_text(render_report(data), encoding="utf-8")

@@ -22,9 +22,8 @@ from sohoa.records import (
     Digest,
     RecordOutcome,
     RecordState,
-    check_schema,
     inventory,
-    make_engine,
+    open_database,
     queries,
     session_scope,
     store,
@@ -241,10 +240,14 @@ def _loop(client, run: _Run, window: int) -> None:
 
 def run_batch(request: RunRequest, settings: Settings, reporter: Reporter) -> RunReport:
     """Process every record of the batch not yet done; safe to repeat and to interrupt."""
-    engine = make_engine(settings.database_url)
-    check_schema(engine)
+    with open_database(settings.database_url) as factory:
+        return _run_batch(factory, request, settings, reporter)
+
+
+def _run_batch(
+    factory: sessionmaker[Session], request: RunRequest, settings: Settings, reporter: Reporter
+) -> RunReport:
     work_settings = worker_settings(settings)
-    factory = sessionmaker(engine, expire_on_commit=False)
     owner = _owner()
     batch_id, name, root, queue = _plan(factory, request, settings, owner)
     report = RunReport(batch=name)
@@ -268,7 +271,6 @@ def run_batch(request: RunRequest, settings: Settings, reporter: Reporter) -> Ru
     with session_scope(factory) as session:
         inventory.link_records(session)  # newly archived dossiers count toward coverage at once
         report.counts = queries.state_counts(session, batch_id)
-    engine.dispose()
     return report
 
 

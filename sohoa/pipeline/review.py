@@ -7,7 +7,7 @@ import getpass
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
@@ -17,10 +17,8 @@ from sohoa.records import (
     EventRow,
     Record,
     RecordState,
-    check_schema,
-    make_engine,
+    database_session,
     queries,
-    session_scope,
     store,
 )
 
@@ -36,12 +34,6 @@ class ReviewDetail:
     excerpt: str  # the first lines of page 1
 
 
-def _factory(settings: Settings) -> sessionmaker[Session]:
-    engine = make_engine(settings.database_url)
-    check_schema(engine)
-    return sessionmaker(engine, expire_on_commit=False)
-
-
 def _find(session: Session, uid: str) -> Record:
     try:
         return store.get_record(session, uid)
@@ -50,7 +42,7 @@ def _find(session: Session, uid: str) -> Record:
 
 
 def show(settings: Settings, uid: str, excerpt_lines: int = 15) -> ReviewDetail:
-    with session_scope(_factory(settings)) as session:
+    with database_session(settings.database_url) as session:
         record = _find(session, uid)
         event = queries.latest_event(session, record.id, "classify")
         first_page = record.pages[0].text if record.pages else ""
@@ -67,7 +59,7 @@ def show(settings: Settings, uid: str, excerpt_lines: int = 15) -> ReviewDetail:
 
 def accept(settings: Settings, uids: list[str]) -> int:
     reviewer = getpass.getuser()
-    with session_scope(_factory(settings)) as session:
+    with database_session(settings.database_url) as session:
         for uid in uids:
             _find(session, uid)
             store.accept_review(session, uid, reviewer)
@@ -76,8 +68,7 @@ def accept(settings: Settings, uids: list[str]) -> int:
 
 def correct(settings: Settings, uid: str, procedure: str) -> str:
     """Rebuild and re-sign the record under `procedure`; returns the new output path."""
-    factory = _factory(settings)
-    with session_scope(factory) as session:
+    with database_session(settings.database_url) as session:
         record = _find(session, uid)
         if record.state not in (RecordState.ARCHIVED, RecordState.NEEDS_REVIEW):
             raise SohoaError(f"record {uid} is {record.state}: only archived records are reviewed")
@@ -94,7 +85,7 @@ def correct(settings: Settings, uid: str, procedure: str) -> str:
     if not outcome.ok:
         raise SohoaError(f"record {uid} could not be rebuilt: {outcome.error_reason}: "
                          f"{outcome.error_message}")  # fmt: skip
-    with session_scope(factory) as session:
+    with database_session(settings.database_url) as session:
         record = store.commit_outcome(session, outcome)
         record.attempts -= 1  # a correction is not another processing attempt
         store.add_event(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa.archive import PdfaCheck, check_pdfa, file_problems
 from sohoa.config import Settings
@@ -17,8 +17,7 @@ from sohoa.records import (
     ARCHIVED_STATES,
     EventRow,
     Record,
-    check_schema,
-    make_engine,
+    open_database,
     session_scope,
     store,
 )
@@ -51,10 +50,13 @@ def _chunks(items: list, size: int) -> Iterator[list]:
 def verify_archive(settings: Settings, batch: str | None = None) -> list[VerifyResult]:
     # A tampered file is reported as a problem row; pyHanko's own traceback would be noise.
     logging.getLogger("pyhanko.sign.diff_analysis").setLevel(logging.ERROR)
-    engine = make_engine(settings.database_url)
-    check_schema(engine)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    roots = trust_roots(settings)
+    with open_database(settings.database_url) as factory:
+        return _verify(factory, trust_roots(settings), batch)
+
+
+def _verify(
+    factory: sessionmaker[Session], roots: list[Path], batch: str | None
+) -> list[VerifyResult]:
     with session_scope(factory) as session:
         query = select(Record).where(Record.state.in_(ARCHIVED_STATES)).order_by(Record.id)
         if batch:
@@ -89,5 +91,4 @@ def verify_archive(settings: Settings, batch: str | None = None) -> list[VerifyR
                     batch_id=batch_id,
                     record_id=record_id,
                 )
-    engine.dispose()
     return results

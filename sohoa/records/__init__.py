@@ -1,7 +1,15 @@
 """Records: the database of batches, records, pages and events, and the questions it answers."""
 
 from sohoa.records import coverage, inventory, queries, store
-from sohoa.records.db import check_schema, grant_auditor, make_engine, session_scope, upgrade
+from sohoa.records.db import (
+    check_schema,
+    database_session,
+    grant_auditor,
+    make_engine,
+    open_database,
+    session_scope,
+    upgrade,
+)
 from sohoa.records.models import (
     ARCHIVED_STATES,
     TODO_STATES,
@@ -31,9 +39,11 @@ __all__ = [
     "check_schema",
     "collect_report_data",
     "coverage",
+    "database_session",
     "grant_auditor",
     "inventory",
     "make_engine",
+    "open_database",
     "queries",
     "session_scope",
     "store",

@@ -95,6 +95,25 @@ def check_schema(engine: Engine) -> None:
 
 
 @contextmanager
+def open_database(url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a database that `sohoa init` brought up to date; the engine (and every
+    pooled connection) is closed on exit, so no session outlives the command."""
+    engine = make_engine(url)
+    try:
+        check_schema(engine)
+        yield sessionmaker(engine, expire_on_commit=False)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def database_session(url: str) -> Iterator[Session]:
+    """One transaction on the database at `url`, for a command that needs only one."""
+    with open_database(url) as factory, session_scope(factory) as session:
+        yield session
+
+
+@contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: committed on success, rolled back on any exception."""
     session = factory()
