@@ -1,7 +1,16 @@
 """OCR accuracy of sohoa against raw tesseract and OCRmyPDF, on the same generated pages.
 
-Usage: .venv/bin/python bench/accuracy.py [--records N] [--seed S] [--dpi D]
-       [--unknown-share F] [--skip-ocrmypdf] [--out DIR]
+Usage: .venv/bin/python bench/accuracy.py [--split tune|test] [--records N] [--seed S]
+       [--dpi D] [--unknown-share F] [--skip-ocrmypdf] [--out DIR]
+
+Splits: corpora generated from seeds 0-999 are the tuning split (every cleanup step and
+threshold was chosen on them); seeds 1000-1999 are the test split, run only to report,
+never to choose anything. `--split` picks the split's first seed unless `--seed` is given,
+which must then lie in the split.
+
+CER: NFC, whitespace runs as one space, and runs of four or more leader characters
+(dots, ellipses, commas, underscores) removed from both texts - the dotted leaders of a
+form are not text and the truth leaves them out; every system is scored the same way.
 
 One corpus is generated (sohoa.sample, ground truth in _truth.jsonl), then in the same run:
 (a) `sohoa run --workers 2` + `sohoa export`; (b) `tesseract PAGE.png - -l vie` per page;
@@ -13,6 +22,7 @@ Raw per-page results go to bench/out/accuracy-<timestamp>.json.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -46,8 +56,44 @@ from common import (
     write_json,
 )
 
+from sohoa.config import load_settings
+from sohoa.sample import plan_sample
+
 OTHER = "khac"
 REVIEW = "needs_review"
+SPLITS = {"tune": range(0, 1000), "test": range(1000, 2000)}
+# Four or more leader characters in a row, single spaces allowed between them.
+LEADERS = re.compile(r"(?:[.…·•‧_,](?: ?)){4,}")
+
+
+def without_leaders(text: str) -> str:
+    return LEADERS.sub(" ", text)
+
+
+def page_cer(text: str, truth: str) -> float:
+    return cer(without_leaders(text), without_leaders(truth))
+
+
+def records_for(pages: int, seed: int, unknown_share: float) -> int:
+    """The fewest records whose sample holds at least `pages` pages (planning is cheap)."""
+    catalogue = load_settings(environ={}).section("classify")["catalogue"]
+    records = max(1, pages // 3)
+    while True:
+        plan = plan_sample(records, seed, catalogue, unknown_share=unknown_share)
+        if sum(len(r.pages) for r in plan.records) >= pages:
+            return records
+        records += 1
+
+
+def split_seed(split: str, seed: int | None) -> int:
+    seeds = SPLITS[split]
+    if seed is None:
+        return seeds.start
+    if seed not in seeds:
+        raise SystemExit(
+            f"seed {seed} is not in the {split} split ({seeds.start}-{seeds.stop - 1})"
+        )
+    return seed
 
 
 @dataclass
@@ -74,8 +120,10 @@ class SystemResult:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=28, help="records (28 -> 62 pages)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--records", type=int, help="default: the fewest giving --pages pages")
+    parser.add_argument("--pages", type=int, default=60, help="at least this many pages")
+    parser.add_argument("--split", choices=sorted(SPLITS), default="tune")
+    parser.add_argument("--seed", type=int, help="default: the split's first seed")
     parser.add_argument("--dpi", type=int, default=200)
     parser.add_argument("--unknown-share", type=float, default=0.1)
     parser.add_argument("--skip-ocrmypdf", action="store_true", help="quick run without it")
@@ -89,8 +137,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def page_result(system: str, page: PageImage, text: str, note: str = "") -> PageResult:
     truth = page.truth
     return PageResult(
-        system, page.record, page.file, page.index_in_file, cer(text, truth["text"]),
-        rotation_truth=int(truth["rotation"]), skew_truth=float(truth["skew_deg"]), note=note,
+        system,
+        page.record,
+        page.file,
+        page.index_in_file,
+        page_cer(text, truth["text"]),
+        rotation_truth=int(truth["rotation"]),
+        skew_truth=float(truth["skew_deg"]),
+        note=note,
     )
 
 
@@ -171,8 +225,9 @@ def classification(truth: Sequence[Mapping[str, Any]], records: Sequence[Mapping
         )
         right += ok
         if not ok:
-            wrong.append(f"{record['record']}: truth {record['procedure']}, got {procedure} "
-                         f"({state})")
+            wrong.append(
+                f"{record['record']}: truth {record['procedure']}, got {procedure} ({state})"
+            )
     return right / len(truth), review / len(truth), wrong
 
 
@@ -180,7 +235,10 @@ def system_row(system: SystemResult, truth: Sequence[Mapping[str, Any]]) -> list
     cers = [p.cer for p in system.pages]
     worst = max(system.pages, key=lambda p: p.cer)
     row: list[Any] = [
-        system.name, len(cers), mean(cers), median(cers),
+        system.name,
+        len(cers),
+        mean(cers),
+        median(cers),
         f"{worst.cer:.3f} {worst.file}#{worst.index_in_file}",
     ]
     if system.name == "sohoa":
@@ -188,8 +246,13 @@ def system_row(system: SystemResult, truth: Sequence[Mapping[str, Any]]) -> list
         upright = [p for p in reported if p.rotation == p.rotation_truth]
         skews = [abs(p.skew_deg - p.skew_truth) for p in upright if p.skew_deg is not None]
         accuracy, review, _ = classification(truth, system.records or [])
-        row += [f"{len(upright)}/{len(system.pages)}", mean(skews), max(skews, default=None),
-                accuracy, review]
+        row += [
+            f"{len(upright)}/{len(system.pages)}",
+            mean(skews),
+            max(skews, default=None),
+            accuracy,
+            review,
+        ]
     else:
         row += [None, None, None, None, None]
     row += [system.pool.cpu_s / len(cers), system.pool.wall_s]
@@ -197,9 +260,20 @@ def system_row(system: SystemResult, truth: Sequence[Mapping[str, Any]]) -> list
 
 
 def report(systems: Sequence[SystemResult], truth: Sequence[Mapping[str, Any]]) -> None:
-    headers = ["system", "pages", "mean CER", "median CER", "worst CER (page)", "orient ok",
-               "skew |err| mean", "skew |err| max", "class acc", "review share",
-               "CPU-s/page", "wall s"]
+    headers = [
+        "system",
+        "pages",
+        "mean CER",
+        "median CER",
+        "worst CER (page)",
+        "orient ok",
+        "skew |err| mean",
+        "skew |err| max",
+        "class acc",
+        "review share",
+        "CPU-s/page",
+        "wall s",
+    ]
     print_table("accuracy (same pages, same run)", headers, [system_row(s, truth) for s in systems])
     by_name = {s.name: s for s in systems}
     if "sohoa" in by_name and "ocrmypdf" in by_name:
@@ -207,8 +281,10 @@ def report(systems: Sequence[SystemResult], truth: Sequence[Mapping[str, Any]]) 
         cer_ratio = ratio(mean([p.cer for p in a.pages]), mean([p.cer for p in b.pages]))
         cpu_ratio = ratio(a.pool.cpu_s, b.pool.cpu_s)
         med_ratio = ratio(median([p.cer for p in a.pages]), median([p.cer for p in b.pages]))
-        print(f"sohoa/ocrmypdf: mean CER x{cer_ratio:.2f}, median CER x{med_ratio:.2f}, "
-              f"CPU-s/page x{cpu_ratio:.2f}")
+        print(
+            f"sohoa/ocrmypdf: mean CER x{cer_ratio:.2f}, median CER x{med_ratio:.2f}, "
+            f"CPU-s/page x{cpu_ratio:.2f}"
+        )
     print(CPU_NOTE)
     details(by_name.get("sohoa"), truth)
 
@@ -217,11 +293,14 @@ def details(sohoa: SystemResult | None, truth: Sequence[Mapping[str, Any]]) -> N
     if sohoa is None:
         return
     _, _, wrong = classification(truth, sohoa.records or [])
-    wrong_turns = [p for p in sohoa.pages if p.rotation is not None
-                   and p.rotation != p.rotation_truth]
+    wrong_turns = [
+        p for p in sohoa.pages if p.rotation is not None and p.rotation != p.rotation_truth
+    ]
     for p in wrong_turns:
-        print(f"  sohoa wrong rotation: {p.file}#{p.index_in_file} got {p.rotation}, "
-              f"truth {p.rotation_truth} (CER {p.cer:.3f})")
+        print(
+            f"  sohoa wrong rotation: {p.file}#{p.index_in_file} got {p.rotation}, "
+            f"truth {p.rotation_truth} (CER {p.cer:.3f})"
+        )
     for line in wrong:
         print(f"  sohoa misclassified: {line}")
     for p in sohoa.pages:
@@ -237,18 +316,24 @@ def details(sohoa: SystemResult | None, truth: Sequence[Mapping[str, Any]]) -> N
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    args.seed = split_seed(args.split, args.seed)
+    args.records = args.records or records_for(args.pages, args.seed, args.unknown_share)
     started = time.perf_counter()
     print(machine_line("start"))
     with tempfile.TemporaryDirectory(prefix="sohoa-acc-") as tmp:
         work = args.out.resolve() if args.out else Path(tmp)
         corpus = work / "corpus"
-        summary = make_corpus(corpus, args.records, args.seed, dpi=args.dpi,
-                              unknown_share=args.unknown_share)
+        summary = make_corpus(
+            corpus, args.records, args.seed, dpi=args.dpi, unknown_share=args.unknown_share
+        )
         truth = read_truth(corpus)
         pages = extract_pages(corpus, truth, work / "pages")
-        print(f"corpus: {summary.records} records, {summary.pages} pages, seed {args.seed}, "
-              f"{args.dpi} dpi, unknown share {args.unknown_share} "
-              f"({time.perf_counter() - started:.0f} s to generate and extract)")
+        print(
+            f"corpus: {summary.records} records, {summary.pages} pages, {args.split} split, "
+            f"seed {args.seed}, "
+            f"{args.dpi} dpi, unknown share {args.unknown_share} "
+            f"({time.perf_counter() - started:.0f} s to generate and extract)"
+        )
         systems = [run_sohoa_system(corpus, work, pages)]
         print(f"sohoa done: {systems[0].pool.wall_s:.0f} s wall")
         systems.append(run_tesseract_system(pages))
@@ -257,12 +342,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             systems.append(run_ocrmypdf_system(pages, work / "ocrmypdf"))
             print(f"ocrmypdf done: {systems[-1].pool.wall_s:.0f} s wall")
         report(systems, truth)
-    path = write_json("accuracy", {
-        "args": {k: str(v) for k, v in vars(args).items()},
-        "systems": {s.name: {"wall_s": s.pool.wall_s, "cpu_s": s.pool.cpu_s,
-                             "records": s.records,
-                             "pages": [asdict(p) for p in s.pages]} for s in systems},
-    })
+    path = write_json(
+        "accuracy",
+        {
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "systems": {
+                s.name: {
+                    "wall_s": s.pool.wall_s,
+                    "cpu_s": s.pool.cpu_s,
+                    "records": s.records,
+                    "pages": [asdict(p) for p in s.pages],
+                }
+                for s in systems
+            },
+        },
+    )
     print(machine_line("end"))
     print(f"raw results: {path}; total {time.perf_counter() - started:.0f} s")
     return 0

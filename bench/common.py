@@ -17,14 +17,16 @@ import resource
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 from rapidfuzz.distance import Levenshtein
 
 from sohoa.config import load_settings
@@ -54,6 +56,16 @@ def machine_line(when: str) -> str:
     usable = len(os.sched_getaffinity(0))
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return f"[{when}] cores: os.cpu_count={cores}, sched_getaffinity={usable}; loadavg {load}"
+
+
+def cpu_probe_us() -> float:
+    """CPU microseconds of `sum(range(1000))` here and now: this shared VM's speed varies
+    with its neighbours' load, so every benchmark prints it beside its numbers (an idle
+    3 GHz core takes about 8-10)."""
+    start = time.process_time()
+    for _ in range(20_000):
+        sum(range(1000))
+    return (time.process_time() - start) / 20_000 * 1e6
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -98,16 +110,12 @@ class PageImage:
     truth: Mapping[str, Any]
 
 
-def extract_pages(
-    corpus: Path, truth: Sequence[Mapping[str, Any]], dest: Path
-) -> list[PageImage]:
+def extract_pages(corpus: Path, truth: Sequence[Mapping[str, Any]], dest: Path) -> list[PageImage]:
     """Decode every page (multi-page TIFF/PDF included) to a PNG carrying its dpi."""
     dest.mkdir(parents=True, exist_ok=True)
     decoded: dict[tuple[str, int], tuple[Path, float]] = {}
     for number, rel in enumerate(source_files(truth)):
-        for page in iter_pages(
-            corpus / rel, rel, default_dpi=DEFAULT_DPI, max_pixels=MAX_PIXELS
-        ):
+        for page in iter_pages(corpus / rel, rel, default_dpi=DEFAULT_DPI, max_pixels=MAX_PIXELS):
             png = dest / f"f{number:04d}-p{page.index_in_file}.png"
             _save_png(page.image, png, page.dpi)
             decoded[(rel, page.index_in_file)] = (png, page.dpi)
@@ -165,6 +173,77 @@ def mean(values: Sequence[float]) -> float:
 # --- commands -------------------------------------------------------------------------------
 
 
+# --- peak memory per process -----------------------------------------------------------------
+
+
+def _hwm_kb(pid: int) -> int:
+    """The kernel's high-water mark of the process's resident memory (VmHWM), in KiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def sohoa_role(process: psutil.Process) -> str | None:
+    """Which part of a `sohoa run` tree a process is (None: not counted)."""
+    name = process.name()
+    if name in ("time", "sh"):
+        return None
+    cmdline = " ".join(process.cmdline())
+    if "resource_tracker" in cmdline:
+        return None
+    if "spawn_main" in cmdline or "forkserver" in cmdline:
+        return "worker"
+    if name.startswith("python") or "sohoa" in cmdline:
+        return "driver"
+    return name  # tesseract, pdftoppm, ...
+
+
+class PeakSampler:
+    """Peak RSS (VmHWM) of a process tree by role, read every `every` seconds while it runs.
+
+    VmHWM is exact for a process sampled shortly before it exits; a process that lives less
+    than `every` seconds may be missed, so short-lived children are a lower bound."""
+
+    def __init__(self, pid: int, role: Callable[[psutil.Process], str | None], every: float):
+        self.peaks_kb: dict[str, int] = {}
+        self._root = pid
+        self._role = role
+        self._every = every
+        self._stop = threading.Event()
+        self._roles: dict[int, str | None] = {}
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                tree = [psutil.Process(self._root)]
+                tree += tree[0].children(recursive=True)
+            except psutil.Error:
+                tree = []
+            for process in tree:
+                try:
+                    if process.pid not in self._roles:
+                        self._roles[process.pid] = self._role(process)
+                    role = self._roles[process.pid]
+                except psutil.Error:
+                    continue
+                if role is not None:
+                    self.peaks_kb[role] = max(self.peaks_kb.get(role, 0), _hwm_kb(process.pid))
+            self._stop.wait(self._every)
+
+
 @dataclass
 class CommandResult:
     args: list[str]
@@ -174,6 +253,7 @@ class CommandResult:
     wall_s: float
     cpu_s: float  # user+sys of this command and its reaped descendants (wait4)
     max_rss_kb: int
+    peaks_kb: dict[str, int] = field(default_factory=dict)  # sampled VmHWM by role, if asked
 
 
 @dataclass
@@ -194,12 +274,17 @@ class PoolRun:
 
 
 def run_command(
-    args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    roles: Callable[[psutil.Process], str | None] | None = None,
 ) -> CommandResult:
     """Run one command to completion; reaped with wait4 to get its own rusage.
 
     A child forked from this (large) Python process inherits its RSS high-water mark, so the
-    peak RSS comes from GNU time (%M), which forks the command from a small process.
+    peak RSS comes from GNU time (%M), which forks the command from a small process. With
+    `roles`, the peak of each kind of process in the command's tree is sampled as well.
     """
     with (
         tempfile.TemporaryFile() as out,
@@ -209,7 +294,9 @@ def run_command(
         wrapped = [GNU_TIME, "-q", "-f", "%M", "-o", rss.name, *args]
         start = time.perf_counter()
         proc = subprocess.Popen(wrapped, stdout=out, stderr=err, env=env, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
+        sampler = PeakSampler(proc.pid, roles or (lambda _p: None), 0.25)
+        with sampler:
+            _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -222,6 +309,7 @@ def run_command(
             wall,
             usage.ru_utime + usage.ru_stime,
             _read_rss(rss.name),
+            sampler.peaks_kb,
         )
 
 
@@ -241,11 +329,12 @@ def run_pool(
     parallel: int = 2,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    roles: Callable[[psutil.Process], str | None] | None = None,
 ) -> PoolRun:
     """Run `commands`, `parallel` at a time; results in the order of `commands`."""
     cpu_before, start = _children_cpu(), time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        results = list(pool.map(lambda c: run_command(c, env=env, cwd=cwd), commands))
+        results = list(pool.map(lambda c: run_command(c, env=env, cwd=cwd, roles=roles), commands))
     return PoolRun(
         results=results,
         wall_s=time.perf_counter() - start,
@@ -254,12 +343,14 @@ def run_pool(
     )
 
 
-def tesseract_commands(pages: Sequence[PageImage]) -> list[list[str]]:
-    return [["tesseract", str(p.png), "-", "-l", "vie"] for p in pages]
+def tesseract_commands(pages: Sequence[PageImage], languages: str = "vie") -> list[list[str]]:
+    return [["tesseract", str(p.png), "-", "-l", languages] for p in pages]
 
 
-def ocrmypdf_command(source: Path, output: Path, image_dpi: float | None = None) -> list[str]:
-    args = [str(VENV_BIN / "ocrmypdf"), "-l", "vie", "--deskew", "--rotate-pages"]
+def ocrmypdf_command(
+    source: Path, output: Path, image_dpi: float | None = None, languages: str = "vie"
+) -> list[str]:
+    args = [str(VENV_BIN / "ocrmypdf"), "-l", languages, "--deskew", "--rotate-pages"]
     args += ["--output-type", "pdfa-2", "--jobs", "1"]
     if image_dpi is not None:
         args += ["--image-dpi", str(round(image_dpi))]
@@ -282,16 +373,24 @@ class SohoaRun:
     export_wall_s: float
 
 
-def run_sohoa(corpus: Path, workdir: Path, *, batch: str = "bench", workers: int = 2) -> SohoaRun:
-    """`sohoa init`, timed `sohoa run`, `sohoa export` in a fresh working/data directory."""
+def run_sohoa(
+    corpus: Path,
+    workdir: Path,
+    *,
+    batch: str = "bench",
+    workers: int = 2,
+    extra_env: Mapping[str, str] | None = None,
+) -> SohoaRun:
+    """`sohoa init`, timed `sohoa run`, `sohoa export` in a fresh working/data directory.
+    The run's peak RSS is sampled per role (driver, worker, tesseract, pdftoppm)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = clean_env(SOHOA_DATA_DIR=str(workdir / "data"))
+    env = clean_env(SOHOA_DATA_DIR=str(workdir / "data"), **(extra_env or {}))
     sohoa = str(VENV_BIN / "sohoa")
     init = run_command([sohoa, "init"], env=env, cwd=workdir)
     if init.returncode != 0:
         raise RuntimeError(f"sohoa init failed: {init.stderr.strip()}")
     args = [sohoa, "run", str(corpus), "--batch", batch, "--workers", str(workers)]
-    pool = run_pool([args], parallel=1, env=env, cwd=workdir)
+    pool = run_pool([args], parallel=1, env=env, cwd=workdir, roles=sohoa_role)
     exported = run_command([sohoa, "export", "--batch", batch], env=env, cwd=workdir)
     if exported.returncode != 0:
         raise RuntimeError(f"sohoa export failed: {exported.stderr.strip()}")
@@ -323,8 +422,12 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]
     print(title)
     print(line)
     for n, row in enumerate(cells):
-        print(" | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
-                         enumerate(zip(row, widths, strict=True))))
+        print(
+            " | ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             print(line)
     print(line)

@@ -1,14 +1,26 @@
 """Coverage queries against a register of 10^6 dossiers, on SQLite and PostgreSQL.
 
 Usage: .venv/bin/python bench/coverage_scale.py [--records N] [--backend sqlite|postgresql|both]
-       [--postgres-url URL] [--keep] [--explain] [--seed S]
+       [--postgres-url URL] [--keep] [--explain] [--seed S] [--skip-batch]
 
-Per backend: a fresh database brought to the newest migration with `upgrade(engine)`, then
-N inventory items and N records bulk loaded outside the ORM (SQLite: executemany of plain
-INSERTs in large transactions through sqlite3; PostgreSQL: COPY through psycopg into a
-database this script creates, and drops at the end unless --keep), then ANALYZE. Timed,
-each after one warm-up, median/min/max of 5 runs: `inventory_coverage` by
-(procedure, unit, year), `inventory_coverage` by (procedure,), and `projection`.
+Per backend: a fresh database brought to migration 0002 (the schema before the per-item
+summary), N inventory items and N records bulk loaded outside the ORM (SQLite: executemany
+of plain INSERTs in large transactions through sqlite3; PostgreSQL: COPY through psycopg into
+a database this script creates, and drops at the end unless --keep), then `upgrade(engine)`
+to the newest migration: its time is migration 0003's backfill of the summary on a full
+database, shown apart. Then ANALYZE (PostgreSQL: VACUUM ANALYZE, as autovacuum would after
+the backfill's updates).
+
+Timed, each after one warm-up, median/min/max of 5 runs (wall and this process's CPU):
+- `sohoa coverage --by procedure,unit,year` as the command runs it: `audit.coverage_report`
+  (engine, schema check, register count, grouped coverage, projection), and the command
+  itself in-process through click's CliRunner with --format csv (interpreter start-up and
+  imports, about 3 CPU-s, are not included: they do not depend on the database);
+- `inventory_coverage` by (procedure, unit, year), (procedure,), (unit,) (coverage cells),
+  by (procedure, unit, year) --since 30 days ago (item summaries), `projection`,
+  `digitized_per_day` (burn-up);
+- the per-record upkeep: refreshing one item's summary, what `store` adds to each commit;
+- `inventory_coverage` by (procedure, batch): the join path, timed once (--skip-batch skips it).
 --explain prints each query's plan (EXPLAIN QUERY PLAN / EXPLAIN (ANALYZE, BUFFERS)).
 
 Synthetic data: ~95% of the items linked to one record each (the link is a random
@@ -35,17 +47,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
+from click.testing import CliRunner
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from sohoa.config import load_settings
-from sohoa.records.coverage import inventory_coverage, projection
-from sohoa.records.db import make_engine, upgrade
+from sohoa.cli import main as sohoa_cli
+from sohoa.config import Settings, load_settings
+from sohoa.pipeline import audit
+from sohoa.records import summary
+from sohoa.records.coverage import digitized_per_day, inventory_coverage, projection
+from sohoa.records.db import MIGRATIONS, make_engine, upgrade
 
 DEFAULT_PG_URL = "postgresql+psycopg://sohoa_test:sohoa_test@127.0.0.1:5432/postgres"
 CHUNK = 50_000
 RUNS = 5
+BEFORE_SUMMARY = "0002"  # the data is loaded at this revision, then migrated to the newest
+DIMS = ("procedure", "unit", "year")
 TARGET_S = 1.0
 BATCHES = 50
 LINKED_SHARE = 0.95
@@ -240,12 +260,30 @@ def _insert_sql(table: str, columns: Sequence[str], mark: str) -> str:
     return f"INSERT INTO {table} ({names}) VALUES ({', '.join([mark] * len(columns))})"
 
 
-def load_sqlite(path: Path, data: Dataset) -> float:
-    """Schema by `upgrade`, rows by sqlite3 executemany; returns the load seconds."""
+def schema_before_summary(url: str) -> None:
+    """The schema as it was before migration 0003 (what an existing archive has)."""
+    engine = make_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, BEFORE_SUMMARY)
+    engine.dispose()
+
+
+def migrate(url: str) -> float:
+    """`upgrade` to the newest revision (0003 backfills the summary); returns its seconds."""
     start = time.perf_counter()
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
+    return time.perf_counter() - start
+
+
+def load_sqlite(path: Path, data: Dataset) -> float:
+    """Schema at 0002, rows by sqlite3 executemany; returns the load seconds."""
+    start = time.perf_counter()
+    schema_before_summary(f"sqlite:///{path}")
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=OFF")  # a fresh file: nothing to roll back to
     con.execute("PRAGMA synchronous=OFF")
@@ -264,10 +302,23 @@ def load_sqlite(path: Path, data: Dataset) -> float:
                 con.execute("COMMIT")
                 con.execute("BEGIN")
         con.execute("COMMIT")
-    con.execute("ANALYZE")
     con.execute("PRAGMA journal_mode=WAL")  # what sohoa's engine uses
     con.close()
     return time.perf_counter() - start
+
+
+def analyze(backend: str, url: str) -> None:
+    """Planner statistics after the migration (PostgreSQL: and the visibility map, which
+    index-only scans need after the backfill's updates)."""
+    if backend == "sqlite":
+        con = sqlite3.connect(make_url(url).database)
+        con.execute("ANALYZE")
+        con.close()
+        return
+    import psycopg
+
+    with psycopg.connect(_libpq(url), autocommit=True) as con:
+        con.execute("VACUUM ANALYZE")
 
 
 def create_pg_database(admin_url: str, name: str) -> str:
@@ -290,13 +341,11 @@ def _libpq(url: str) -> str:
 
 
 def load_postgres(url: str, data: Dataset) -> float:
-    """Schema by `upgrade`, rows by COPY FROM STDIN; returns the load seconds."""
+    """Schema at 0002, rows by COPY FROM STDIN; returns the load seconds."""
     import psycopg
 
     start = time.perf_counter()
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    schema_before_summary(url)
     with psycopg.connect(_libpq(url)) as con, con.cursor() as cur:
         cur.execute("SET TIME ZONE 'UTC'")
         for table, columns, chunks in (
@@ -310,22 +359,52 @@ def load_postgres(url: str, data: Dataset) -> float:
                     for row in rows:
                         copy.write_row(row)
         con.commit()
-    with psycopg.connect(_libpq(url), autocommit=True) as con:
-        con.execute("VACUUM ANALYZE")  # statistics and the visibility map (index-only scans)
     return time.perf_counter() - start
 
 
 # --- timing ---------------------------------------------------------------------------------
 
 
-QUERIES: list[tuple[str, Callable[[Session], Any]]] = [
-    (
-        "coverage by procedure,unit,year",
-        lambda s: inventory_coverage(s, by=("procedure", "unit", "year")),
-    ),
-    ("coverage by procedure", lambda s: inventory_coverage(s, by=("procedure",))),
-    ("projection", lambda s: projection(s)),
-]
+@dataclass
+class Context:
+    """What a timed query gets: a session, the settings the CLI would load, one item."""
+
+    session: Session
+    settings: Settings
+    url: str
+    item_id: int  # an item with a signed copy: its summary is what a commit refreshes
+
+
+def _command(ctx: Context) -> str:
+    """`sohoa coverage --by procedure,unit,year --format csv`, in this process."""
+    args = ["coverage", "--by", ",".join(DIMS), "--format", "csv"]
+    result = CliRunner().invoke(sohoa_cli, args, env={"SOHOA_DATABASE_URL": ctx.url})
+    if result.exit_code != 0:
+        raise RuntimeError(f"sohoa coverage failed: {result.output}")
+    return result.output
+
+
+def _since(ctx: Context) -> Any:
+    day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=30)).date()
+    return inventory_coverage(ctx.session, by=DIMS, since=day)
+
+
+# (name, function, timed runs); the slow join path runs once.
+QUERIES: list[tuple[str, Callable[[Context], Any], int]] = [
+    ("sohoa coverage --by p,u,y: audit path", lambda c: audit.coverage_report(
+        c.settings, DIMS, None), RUNS),
+    ("sohoa coverage --by p,u,y: CLI csv", _command, RUNS),
+    ("coverage by procedure,unit,year", lambda c: inventory_coverage(c.session, by=DIMS), RUNS),
+    ("coverage by procedure", lambda c: inventory_coverage(c.session, by=("procedure",)), RUNS),
+    ("coverage by unit", lambda c: inventory_coverage(c.session, by=("unit",)), RUNS),
+    ("coverage by p,u,y --since 30 days", _since, RUNS),
+    ("projection", lambda c: projection(c.session), RUNS),
+    ("burn-up (digitized per day)", lambda c: digitized_per_day(c.session), RUNS),
+    ("upkeep: refresh 1 item summary", lambda c: summary.refresh_items(
+        c.session, [c.item_id]), RUNS),
+    ("coverage by procedure,batch (join)", lambda c: inventory_coverage(
+        c.session, by=("procedure", "batch")), 1),
+]  # fmt: skip
 
 
 @dataclass
@@ -333,8 +412,10 @@ class Timing:
     backend: str
     rows: int
     load_s: float
+    migrate_s: float
     query: str
     runs: list[float]
+    cpu: list[float]  # this process's CPU seconds per run (PostgreSQL's own work not included)
     sql: str
     params: Any
     result: Any
@@ -353,23 +434,47 @@ class Capture:
             self.sql, self.params = statement, parameters
 
 
-def time_queries(backend: str, url: str, rows: int, load_s: float) -> list[Timing]:
+def _signed_item(session: Session) -> int:
+    from sqlalchemy import select
+
+    from sohoa.records.models import InventoryItem
+
+    query = select(InventoryItem.id).where(InventoryItem.first_digitized_at.is_not(None))
+    return session.scalars(query.limit(1)).one()
+
+
+def time_queries(
+    backend: str, url: str, rows: int, load_s: float, migrate_s: float, skip_batch: bool
+) -> list[Timing]:
     engine = make_engine(url)
     capture = Capture(engine)
+    settings = load_settings(environ={"SOHOA_DATABASE_URL": url})
     out = []
     try:
-        for name, run in QUERIES:
+        for name, run, n_runs in QUERIES:
+            if skip_batch and "batch" in name:
+                continue
             with Session(engine) as session:
-                result = run(session)  # warm-up
+                ctx = Context(session, settings, url, _signed_item(session))
+                session.rollback()
+                capture.sql, capture.params = (
+                    "",
+                    None,
+                )  # the command paths use an engine of their own
+                result = run(ctx) if n_runs > 1 else None  # warm-up
                 session.rollback()
                 sql, params = capture.sql, capture.params
-                runs = []
-                for _ in range(RUNS):
-                    start = time.perf_counter()
-                    run(session)
+                runs, cpu = [], []
+                for _ in range(n_runs):
+                    start, start_cpu = time.perf_counter(), time.process_time()
+                    result = run(ctx)
                     runs.append(time.perf_counter() - start)
+                    cpu.append(time.process_time() - start_cpu)
                     session.rollback()
-            out.append(Timing(backend, rows, load_s, name, runs, sql, params, result))
+                sql, params = (sql, params) if n_runs > 1 else (capture.sql, capture.params)
+            out.append(
+                Timing(backend, rows, load_s, migrate_s, name, runs, cpu, sql, params, result)
+            )
             print(f"  {backend}: {name}: median {statistics.median(runs):.3f} s", flush=True)
     finally:
         engine.dispose()
@@ -389,6 +494,39 @@ def explain(backend: str, url: str, timing: Timing) -> str:
     return "\n".join(row[0] for row in rows)
 
 
+def check_against_records(backend: str, url: str) -> str:
+    """The cells' overall answer against a direct count over the records, and their grouped
+    answer against grouping the items' summaries."""
+    from sqlalchemy import distinct, func, select
+
+    from sohoa.records.coverage import _from_cells, _from_summary
+    from sohoa.records.models import ARCHIVED_STATES, Record
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            [total] = inventory_coverage(session)
+            signed = Record.state.in_(ARCHIVED_STATES) & Record.inventory_item_id.is_not(None)
+            items, pages = session.execute(
+                select(
+                    func.count(distinct(Record.inventory_item_id)),
+                    func.coalesce(func.sum(Record.page_count), 0),
+                ).where(signed)
+            ).one()
+            cells, grouped = (
+                {tuple(row) for row in session.execute(query(DIMS, *args))}
+                for query, args in ((_from_cells, ()), (_from_summary, (None,)))
+            )
+    finally:
+        engine.dispose()
+    same = (total.digitized, total.pages_digitized) == (items, pages)
+    return (
+        f"{backend} check: cells say {total.digitized:,} items / {total.pages_digitized:,}"
+        f" pages digitized, the records say {items:,} / {pages:,}: {'same' if same else 'DIFFER'};"
+        f" {len(cells):,} cells {'=' if cells == grouped else '!='} the items grouped"
+    )
+
+
 # --- report ---------------------------------------------------------------------------------
 
 
@@ -399,7 +537,7 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     for n, row in enumerate(cells):
         print(
             " | ".join(
-                c.ljust(w) if i in (0, 3) else c.rjust(w)
+                c.ljust(w) if i in (0, 4) else c.rjust(w)
                 for i, (c, w) in enumerate(zip(row, widths, strict=True))
             )
         )
@@ -421,6 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--explain", action="store_true", help="print each query's plan")
     parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--skip-batch", action="store_true", help="skip the by-batch join")
     args = parser.parse_args(argv)
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
 
@@ -435,6 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     timings: list[Timing] = []
+    checks: list[str] = []
     urls: dict[str, str] = {}
     workdir = Path(tempfile.mkdtemp(prefix="sohoa-coverage-"))
     pg_name = f"sohoa_bench_{os.getpid()}"
@@ -448,14 +588,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 url = create_pg_database(args.postgres_url, pg_name)
                 load_s = load_postgres(url, data)
             urls[backend] = url
+            migrate_s = migrate(url)
+            analyze(backend, url)
             print(
-                f"{backend}: loaded {args.records} items + {args.records} records "
-                f"in {load_s:.1f} s (incl. upgrade and ANALYZE)",
+                f"{backend}: loaded {args.records} items + {args.records} records at "
+                f"{BEFORE_SUMMARY} in {load_s:.1f} s; upgrade to head (summary backfill) "
+                f"{migrate_s:.1f} s",
                 flush=True,
             )
-            timings += time_queries(backend, url, args.records, load_s)
+            timings += time_queries(backend, url, args.records, load_s, migrate_s, args.skip_batch)
+            checks.append(check_against_records(backend, url))
             if args.explain:
-                for t in (t for t in timings if t.backend == backend):
+                for t in (t for t in timings if t.backend == backend and t.sql):
                     print(f"\n--- {backend}: {t.query}\n{t.sql}\n{explain(backend, url, t)}\n")
     finally:
         if args.keep:
@@ -475,20 +619,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"loadavg (1/5/15 min): at start {load_before}, at end {_loadavg()}")
     print_table(
-        ("backend", "rows", "load s", "query", "median s", "min s", "max s"),
+        ("backend", "rows", "load s", "migrate s", "query", "runs", "median s", "min s",
+         "max s", "cpu s"),
         [
             (
                 t.backend,
                 f"{t.rows:,}",
                 f"{t.load_s:.1f}",
+                f"{t.migrate_s:.1f}",
                 t.query,
+                str(len(t.runs)),
                 f"{statistics.median(t.runs):.3f}",
                 f"{min(t.runs):.3f}",
                 f"{max(t.runs):.3f}",
+                f"{statistics.median(t.cpu):.3f}",
             )
             for t in timings
         ],
-    )
+    )  # fmt: skip
+    print("cpu s: this process only (SQLite works in it; PostgreSQL's server CPU is apart)")
+    for line in checks:
+        print(line)
     for t in timings:
         if t.query == "projection":
             p = t.result

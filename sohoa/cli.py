@@ -28,10 +28,13 @@ from sohoa.errors import ExitCode, SohoaError
 from sohoa.pipeline import (
     RunReport,
     RunRequest,
+    VerifyRequest,
     audit,
     initialise,
+    register,
     review,
     run_batch,
+    usable_cores,
     verify_archive,
 )
 from sohoa.progress import reporter_for
@@ -40,6 +43,7 @@ from sohoa.records import (
     database_session,
     grant_auditor,
     make_engine,
+    premis,
     queries,
     store,
 )
@@ -195,6 +199,27 @@ def _finish_run(report: RunReport) -> None:
         sys.exit(ExitCode.FAILED_RECORDS)
 
 
+def _apply_register(settings: Settings, batch: str | None = None) -> None:
+    """Archived files of records linked to the paper register get its code as their name and
+    its fields in their metadata (rebuilt and re-signed); see sohoa.pipeline.register."""
+    applied = register.apply_register(settings, batch)
+    if applied.updated:
+        err_console.print(
+            f"{len(applied.updated)} archived file(s) renamed and re-signed with the paper "
+            "register's dossier code and fields",
+            highlight=False,
+        )
+    for uid, problem in applied.problems:
+        err_console.print(f"[yellow]warning:[/yellow] record {uid}: {problem}", highlight=False)
+
+
+def _run_and_apply_register(request: RunRequest, settings: Settings) -> RunReport:
+    report = run_batch(request, settings, reporter_for(err_console))
+    if not report.interrupted:
+        _apply_register(settings, report.batch)
+    return report
+
+
 workers_option = click.option(
     "--workers", type=click.IntRange(min=1), help="Worker processes (default: usable cores)."
 )
@@ -210,10 +235,23 @@ scheduler_option = click.option(
 @click.option("--batch", help="Batch name (default: the folder's name). Re-running it resumes.")
 @workers_option
 @scheduler_option
+@click.option(
+    "--engine",
+    type=click.Choice(["tesseract", "null"]),
+    default="tesseract",
+    show_default=True,
+    help="BENCHMARK ONLY: 'null' skips OCR, PDF/A and signing (records end in needs_review, "
+    "no file is written) to time the driver, Dask and the database alone.",
+)
 @click.pass_context
 @friendly_errors
 def run(
-    ctx: click.Context, source: Path, batch: str | None, workers: int | None, scheduler: str | None
+    ctx: click.Context,
+    source: Path,
+    batch: str | None,
+    workers: int | None,
+    scheduler: str | None,
+    engine: str,
 ) -> None:
     """Process the batch in SOURCE: each sub-folder, and each loose file, is one record.
 
@@ -222,10 +260,14 @@ def run(
     """
     settings = _settings(ctx)
     request = RunRequest(
-        batch=batch or source.absolute().name, source=source, workers=workers, scheduler=scheduler
+        batch=batch or source.absolute().name,
+        source=source,
+        workers=workers,
+        scheduler=scheduler,
+        engine=engine,
     )
     _interrupt_on_sigterm()
-    _finish_run(run_batch(request, settings, reporter_for(err_console)))
+    _finish_run(_run_and_apply_register(request, settings))
 
 
 @main.command()
@@ -252,7 +294,7 @@ def resume(
             batch = store.find_batch(session, None).name
     request = RunRequest(batch=batch, workers=workers, scheduler=scheduler, retry_all=retry_all)
     _interrupt_on_sigterm()
-    _finish_run(run_batch(request, settings, reporter_for(err_console)))
+    _finish_run(_run_and_apply_register(request, settings))
 
 
 @main.command()
@@ -377,7 +419,9 @@ def inventory_import(ctx: click.Context, file: Path) -> None:
     Bad rows are reported with line and column; the good rows are imported.
     Exit code 2 when some rows had problems.
     """
-    report, links = audit.import_register(_settings(ctx), file)
+    settings = _settings(ctx)
+    report, links = audit.import_register(settings, file)
+    _apply_register(settings)
     for problem in report.problems:
         err_console.print(str(problem), highlight=False, soft_wrap=True)
     click.echo(
@@ -389,28 +433,65 @@ def inventory_import(ctx: click.Context, file: Path) -> None:
 
 
 @main.command()
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV linking records explicitly: columns code, and record_id or source (+ batch).",
+)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_context
 @friendly_errors
-def link(ctx: click.Context, fmt: str) -> None:
-    """Link scanned records to register items by dossier code (folder or file name), and
-    list what could not be linked, both ways."""
-    report = audit.link(_settings(ctx))
+def link(ctx: click.Context, mapping: Path | None, fmt: str) -> None:
+    """Link scanned records to register items by dossier code, and list what could not be
+    linked, both ways, and the records whose sources name different dossiers.
+
+    \b
+    Sources, strongest first: the --mapping CSV (kept until another mapping moves the
+    record), the folder or file name, a QR code on page 1, a code printed on page 1
+    (config inventory.code_pattern). A conflict is linked by the strongest and listed.
+    Mapping CSV columns: code (the register's dossier code), and record_id (as
+    'sohoa export' shows it) or source (the record's path in its batch) with batch when
+    that path is in several batches. Bad lines are reported with their line number and
+    skipped; exit code 2 then.
+
+    Linked records' files are then named by their dossier code and carry the register's
+    fields (rebuilt and re-signed)."""
+    settings = _settings(ctx)
+    report = audit.link(settings, mapping)
+    _apply_register(settings)
+    for problem in report.problems:
+        err_console.print(f"{mapping}: {problem}", highlight=False, soft_wrap=True)
     if fmt == "table":
-        click.echo(f"{report.linked} record(s) linked ({report.newly_linked} new)")
-    unregistered = [{"record_id": r.uid, "batch": r.batch, "source": r.rel_path}
-                    for r in report.unregistered]  # fmt: skip
+        by_mapping = f", {report.mapped} by the mapping" if mapping else ""
+        click.echo(
+            f"{report.linked} record(s) linked ({report.newly_linked} new{by_mapping}, "
+            f"{report.unlinked} unlinked); {len(report.conflicts)} conflict(s)"
+        )
+    unregistered = [{"record_id": r.uid, "batch": r.batch, "source": r.rel_path,
+                     "code_on_page": r.found_code or ""} for r in report.unregistered]  # fmt: skip
     unscanned = [{"code": i.code, "title": i.title} for i in report.unscanned]
+    conflicts = [
+        {"record_id": c.uid, "batch": c.batch, "source": c.rel_path,
+         "linked_to": c.linked_code or "",
+         "claims": "; ".join(f"{source} {code}" for source, code in c.claims)}
+        for c in report.conflicts
+    ]  # fmt: skip
     if fmt == "json":
         payload = {
             "linked": report.linked,
             "scanned_not_registered": unregistered,
             "registered_not_scanned": unscanned,
+            "conflicts": conflicts,
+            "mapping_problems": [str(p) for p in report.problems],
         }
         click.echo(json.dumps(payload, ensure_ascii=False))
-        return
-    emit(unregistered, fmt, title="scanned but not in the register")
-    emit(unscanned, fmt, title="in the register but not scanned")
+    else:
+        emit(unregistered, fmt, title="scanned but not in the register")
+        emit(unscanned, fmt, title="in the register but not scanned")
+        if conflicts:
+            emit(conflicts, fmt, title="sources that disagree (linked by the strongest)")
+    if report.problems:
+        sys.exit(ExitCode.FAILED_RECORDS)
 
 
 @main.command()
@@ -447,15 +528,37 @@ def export(ctx: click.Context, batch: str | None, fmt: str) -> None:
 
 @main.command()
 @click.option("--batch", help="Only this batch.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only files archived on or after this day (YYYY-MM-DD).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Dask worker processes (default: none below 200 files, else the usable cores).",
+)
+@scheduler_option
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_context
 @friendly_errors
-def verify(ctx: click.Context, batch: str | None, fmt: str) -> None:
-    """Re-hash every archived file, validate its signatures and its PDF/A-2B claim.
+def verify(
+    ctx: click.Context,
+    batch: str | None,
+    since: Any,
+    workers: int | None,
+    scheduler: str | None,
+    fmt: str,
+) -> None:
+    """Re-hash every archived file, validate its signatures (intact, trusted, timestamps),
+    its structure (qpdf --check) and its PDF/A-2B claim (veraPDF, else a quick check).
 
     Each verdict is recorded as a 'verify' event. Exit code 2 when anything fails.
     """
-    results = verify_archive(_settings(ctx), batch)
+    request = VerifyRequest(batch, since.date() if since else None, workers, scheduler)
+    # A bar on a terminal; off one the result rows say it all, and stdout stays pure JSON/CSV.
+    reporter = reporter_for(err_console) if err_console.is_terminal else None
+    results = verify_archive(_settings(ctx), request, reporter)
     rows = [
         {
             "record": r.uid,
@@ -463,6 +566,8 @@ def verify(ctx: click.Context, batch: str | None, fmt: str) -> None:
             "problems": "; ".join(r.problems),
             "pdfa_validator": r.pdfa_validator,
             "path": r.path,
+            "source": r.rel_path,
+            "structure_validator": r.structure_validator,
         }
         for r in results
     ]
@@ -472,6 +577,33 @@ def verify(ctx: click.Context, batch: str | None, fmt: str) -> None:
         click.echo(f"{len(results) - bad} of {len(results)} archived file(s) verified")
     if bad:
         sys.exit(ExitCode.FAILED_RECORDS)
+
+
+@main.command()
+@click.option("--record", "ident", required=True, metavar="ID", help="Record id or source path.")
+@click.option("--batch", help="The batch, when the source path is in several.")
+@click.option(
+    "--premis", "premis_flag", is_flag=True, help="The record's PREMIS-style history as JSON."
+)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+@friendly_errors
+def events(ctx: click.Context, ident: str, batch: str | None, premis_flag: bool, fmt: str) -> None:
+    """The audit trail of one record: every step (ingest, digest, deskew, ocr, classify,
+    pdfa, sign, verify, review, ...) with its time, outcome, and the tool and version
+    that did it. --premis prints it as a PREMIS 3.0-style JSON history: the object with its
+    identifiers and fixity, the events, and the agents (programs and people)."""
+    with _database(_settings(ctx)) as session:
+        record = premis.find_record(session, ident, batch)
+        if premis_flag:
+            click.echo(json.dumps(premis.premis_history(session, record), ensure_ascii=False,
+                                  indent=2))  # fmt: skip
+            return
+        rows = [premis.event_row(event) for event in premis.events_of(session, record)]
+    if fmt != "json":
+        for row in rows:
+            row["detail"] = json.dumps(row["detail"], ensure_ascii=False)[:120]
+    emit(rows, fmt, title=f"events of {record.uid} ({record.rel_path})")
 
 
 @main.group("db")
@@ -567,6 +699,130 @@ def review_set(ctx: click.Context, record_id: str, procedure: str) -> None:
     """Correct RECORD_ID's procedure: its PDF/A is rebuilt, re-signed and moved."""
     output = review.correct(_settings(ctx), record_id, procedure)
     click.echo(f"record {record_id} is now {procedure}: {output}")
+
+
+@main.group("classify")
+def classify_group() -> None:
+    """The trained classifier: train it, measure it, choose the active model."""
+
+
+def _say(message: str) -> None:
+    err_console.print(message, highlight=False, soft_wrap=True)
+
+
+def _echo_report(fmt: str, as_data: Callable, as_text: Callable, report: Any) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(as_data(report), ensure_ascii=False, indent=2))
+    else:
+        click.echo(as_text(report))
+
+
+labelled_option = click.option(
+    "--from",
+    "folders",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A labelled folder: records plus _truth.jsonl, as 'sohoa sample' writes. Repeatable.",
+)
+
+
+@classify_group.command("train")
+@labelled_option
+@click.option("--no-db", is_flag=True, help="Leave out the reviewed records of the database.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the folds.")
+@workers_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+@friendly_errors
+def classify_train(
+    ctx: click.Context,
+    folders: tuple[Path, ...],
+    no_db: bool,
+    seed: int,
+    workers: int | None,
+    fmt: str,
+) -> None:
+    """Train a model on the records a person reviewed ('sohoa review accept|set') and on
+    labelled folders (OCR'd like 'sohoa run' does; the text is cached in the data folder).
+
+    The model file goes to <data_dir>/models/, is recorded in the database and becomes the
+    active model: 'sohoa run' classifies with it and the rules together.
+    """
+    from sohoa.pipeline import training
+
+    settings = _settings(ctx)
+    report = training.train_model(
+        settings, list(folders), use_database=not no_db, workers=workers or usable_cores(),
+        seed=seed, say=_say,
+    )  # fmt: skip
+    _echo_report(fmt, training.train_payload, training.render_train, report)
+
+
+@classify_group.command("eval")
+@labelled_option
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A model file to measure instead of the active model.",
+)
+@click.option("--rules-only", is_flag=True, help="Measure the rules without any model.")
+@workers_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+@friendly_errors
+def classify_eval(
+    ctx: click.Context,
+    folders: tuple[Path, ...],
+    model_path: Path | None,
+    rules_only: bool,
+    workers: int | None,
+    fmt: str,
+) -> None:
+    """Classify the records of labelled folders and compare with their truth: per-procedure
+    precision/recall/F1, macro-F1, the confusion matrix, the share sent to review, the
+    precision of what is accepted automatically, out-of-catalogue documents caught, and the
+    calibration of the confidence.
+
+    \b
+    The frozen test split (never used for tuning):
+      sohoa sample test --records 100 --seed 7901 --unknown-share 0.15
+    trained on seeds 7101 (120 records) and 7102 (100 records), --unknown-share 0.12;
+    seed 7201 (60 records, 0.15) was the development split.
+    """
+    from sohoa.pipeline import evaluation
+
+    if not folders:
+        raise SohoaError("give at least one labelled folder with --from DIR")
+    report = evaluation.evaluate(
+        _settings(ctx), list(folders), model_path=model_path, rules_only=rules_only,
+        workers=workers or usable_cores(), say=_say,
+    )  # fmt: skip
+    _echo_report(fmt, evaluation.payload, evaluation.render, report)
+
+
+@classify_group.command("models")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+@friendly_errors
+def classify_models(ctx: click.Context, fmt: str) -> None:
+    """The trained models recorded in the database; the active one classifies new records."""
+    from sohoa.pipeline import training
+
+    rows = [row.__dict__ for row in training.list_models(_settings(ctx))]
+    emit(rows, fmt, title="classifier models")
+
+
+@classify_group.command("activate")
+@click.argument("version")
+@click.pass_context
+@friendly_errors
+def classify_activate(ctx: click.Context, version: str) -> None:
+    """Make model VERSION the active one (e.g. to roll back); 'none' for the rules alone."""
+    from sohoa.pipeline import training
+
+    training.activate(_settings(ctx), None if version == "none" else version)
+    click.echo("classifying with the rules alone" if version == "none" else f"active: {version}")
 
 
 @main.command()

@@ -26,6 +26,8 @@ CATALOGUE = yaml.safe_load((REPO / "sohoa" / "config.yaml").read_text(encoding="
     "classify"
 ]["catalogue"]
 POSTGRES_ENV = "SOHOA_TEST_POSTGRES_URL"
+# veraPDF over every PDF/A the session produced, in one Java start at its end.
+pytest_plugins = ["tests.pdfa_audit"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +14,23 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from sohoa.archive import (
+    DossierDefaults,
+    RecordFacts,
     RecordMetadata,
+    RegisterEntry,
     SignerSpec,
     check_pdfa,
     create_test_identity,
     load_signer,
+    qpdf,
     read_sohoa_fields,
+    record_metadata,
     sign_pdf,
     verapdf,
     verify_signatures,
 )
 from sohoa.errors import SohoaError
+from tests import pdfa_audit
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 TITLE = "TỜ KHAI ĐĂNG KÝ KHAI SINH"
@@ -40,23 +47,30 @@ def form_page(dpi: int = 150) -> np.ndarray:
     return np.asarray(image)
 
 
-def metadata(page_total: int = 1) -> RecordMetadata:
-    return RecordMetadata(
+PAGE_TEXT = """UBND QUẬN 1 CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+Số: 15/QĐ-UBND Độc lập - Tự do - Hạnh phúc
+Phường Bến Nghé, ngày 15 tháng 3 năm 2021"""
+DEFAULTS = DossierDefaults(
+    creator="UBND phường Bến Nghé", maintenance="Vĩnh viễn", rights="Hạn chế sử dụng", language="vi"
+)
+REGISTER = RegisterEntry("G09.2021.01.015", "Hồ sơ khai sinh Nguyễn Thị Hồng", "Phường Bến Nghé",
+                         2021, 1, order_number=1)  # fmt: skip
+
+
+def metadata(page_total: int = 1, register: RegisterEntry | None = REGISTER) -> RecordMetadata:
+    facts = RecordFacts(
         record_id="0123456789abcdef",
         batch="box-001",
         source_path="HS-2021-000001",
         source_sha256="ab" * 32,
-        title="Đăng ký khai sinh: HS-2021-000001",
         procedure="khai_sinh",
         procedure_code="1.001193",
         procedure_name="Đăng ký khai sinh",
-        language="vi",
-        agency="UBND phường Bến Nghé",
-        page_total=page_total,
+        page_texts=(PAGE_TEXT,) * page_total,
         digitized_at=dt.datetime(2026, 11, 27, 8, 30, tzinfo=dt.UTC),
         ocr_engine="tesseract test",
-        producer="sohoa test",
     )
+    return record_metadata(facts, DEFAULTS, register, producer="sohoa test")
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +88,7 @@ def test_pdfa_has_the_scan_the_text_layer_and_the_metadata(unsigned_pdf: bytes) 
         assert len(pdf.pages) == 1
         meta = pdf.open_metadata()
         assert meta["pdfaid:part"] == "2" and meta["pdfaid:conformance"] == "B"
-        assert meta["dc:title"] == "Đăng ký khai sinh: HS-2021-000001"
+        assert meta["dc:title"] == "Hồ sơ khai sinh Nguyễn Thị Hồng"
         assert "/OutputIntents" in pdf.Root
         [image] = pdf.pages[0].get_images().values()
         assert image.Filter == pikepdf.Name.DCTDecode and image.ColorSpace == pikepdf.Name.DeviceRGB
@@ -96,6 +110,7 @@ def test_signed_file_is_valid_pdfa_with_a_trusted_signature_and_copyable_text(
     unsigned.write_bytes(unsigned_pdf)
     signed = tmp_path / "signed.pdf"
     signed.write_bytes(sign_pdf(unsigned_pdf, spec))
+    pdfa_audit.register(unsigned, signed)
 
     [check] = verify_signatures(signed, [identity.certificate])
     assert check.intact and check.valid and check.trusted and check.covers_whole_file
@@ -142,3 +157,46 @@ def test_veraPDF_names_the_rule_a_broken_file_breaks(tmp_path: Path, unsigned_pd
     [verdict] = check_pdfa([broken]).values()
     assert not verdict.compliant
     assert any(failure.startswith("6.2.4") for failure in verdict.failures), verdict.failures
+
+
+def test_quick_check_runs_without_verapdf_and_says_so(
+    tmp_path: Path, unsigned_pdf: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(verapdf.LIB_ENV, str(tmp_path / "no-verapdf"))
+    good = tmp_path / "good.pdf"
+    good.write_bytes(unsigned_pdf)
+    with pikepdf.open(io.BytesIO(unsigned_pdf)) as pdf:
+        del pdf.Root.OutputIntents
+        pdf.pages[0].Resources.Font = pikepdf.Dictionary(
+            F9=pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                  BaseFont=pikepdf.Name.Helvetica)
+        )  # fmt: skip
+        broken = tmp_path / "broken.pdf"
+        pdf.save(broken)
+    verdicts = check_pdfa([good, broken])
+    assert {v.validator for v in verdicts.values()} == {"pikepdf quick check"}
+    assert verdicts[good].compliant and verdicts[good].failures == ()
+    assert not verdicts[broken].compliant
+    assert verdicts[broken].failures == ("no OutputIntent", "fonts not embedded: Helvetica")
+
+
+def test_qpdf_checks_structure_and_names_what_is_wrong(
+    tmp_path: Path, unsigned_pdf: bytes, spec: SignerSpec
+) -> None:
+    assert re.fullmatch(r"\d+\.\d+(\.\d+)?", qpdf.version())
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(sign_pdf(unsigned_pdf, spec))
+    assert qpdf.check(signed) == qpdf.QpdfCheck(True, ())
+    damaged = tmp_path / "damaged.pdf"
+    damaged.write_bytes(signed.read_bytes()[:30000])
+    found = qpdf.check(damaged)
+    assert not found.ok and "file is damaged" in found.messages
+    assert all(str(damaged) not in message for message in found.messages)
+    assert qpdf.check(tmp_path / "gone.pdf").messages == ("cannot open: No such file or directory",)
+
+
+def test_missing_qpdf_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(qpdf.shutil, "which", lambda _name: None)
+    assert not qpdf.available()
+    with pytest.raises(SohoaError, match=r"qpdf is not installed: run 'make system-deps'"):
+        qpdf.check(tmp_path / "any.pdf")

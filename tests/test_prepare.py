@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFont
 
+from sohoa.ocr import cleanup
 from sohoa.ocr.prepare import (
     PreparedPage,
     PrepareSettings,
@@ -18,7 +23,13 @@ from sohoa.ocr.prepare import (
     measure_skew,
     prepare,
 )
+from sohoa.sample import plan_sample
+from sohoa.sample.degrade import degrade
+from sohoa.sample.doc import Cell, PageDoc, Row
+from sohoa.sample.render import font_families
+from sohoa.sample.render import render_page as sample_render
 
+CONFIG = Path(__file__).resolve().parents[1] / "sohoa" / "config.yaml"
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 DPI = 200
 A4_IN = (8.27, 11.69)
@@ -123,7 +134,10 @@ def test_straight_page_is_returned_unchanged() -> None:
     assert page.skew_deg == 0.0
     assert page.flags == ()
     assert np.array_equal(page.image, image)
-    assert np.array_equal(page.ocr_image, gray(image))
+    assert page.ocr_image.shape == image.shape[:2]
+    # Without cleanup the OCR copy is the plain grey page, pixel for pixel.
+    raw = prepare(image, DPI, PrepareSettings(cleanup=()))
+    assert np.array_equal(raw.ocr_image, gray(image))
 
 
 def test_quarter_turned_straight_page_is_only_transposed() -> None:
@@ -189,3 +203,109 @@ def test_canvas_grows_only_when_ink_would_be_cut() -> None:
 def test_grey_input_gives_rgb_output() -> None:
     page = prepare(gray(scan(form_page(), 2.0, 0)), DPI)
     assert page.image.ndim == 3 and page.image.shape[2] == 3
+
+
+# --- cleanup of the OCR copy ----------------------------------------------------------------
+
+
+def test_seal_fades_from_the_ocr_copy_but_stays_in_the_archive() -> None:
+    image = scan(render_page(stamp=True), 0.0, 0)
+    page = prepare(image, DPI)
+    red = (image[..., 0] > 150) & (image[..., 1] < 90) & (image[..., 2] < 100)
+    assert red.sum() > 1000
+    assert np.array_equal(page.image, image)  # the archived colour copy keeps the seal
+    assert np.percentile(page.ocr_image[red], 95) > 200  # the OCR copy barely sees it
+    text = gray(image) < 100
+    assert np.median(page.ocr_image[text]) < 100  # the black print stays black
+
+
+def test_flatten_evens_out_uneven_light() -> None:
+    image = scan(form_page(), 0.0, 0).astype(np.float32)
+    ramp = np.linspace(0.55, 1.0, image.shape[1], dtype=np.float32)[None, :, None]
+    dim = (image * ramp).astype(np.uint8)
+    grey = cleanup.channel(dim, red=False)
+    flat = cleanup.flatten(grey, DPI)
+    paper = gray(scan(form_page(), 0.0, 0)) > 200
+    left, right = paper[:, :600], paper[:, -600:]
+    # Before: the dim side of the paper is ~70 grey levels darker; after: within a few.
+    assert grey[:, :600][left].mean() < grey[:, -600:][right].mean() - 50
+    assert abs(flat[:, :600][left].mean() - flat[:, -600:][right].mean()) < 8
+    ink = gray(scan(form_page(), 0.0, 0)) < 80
+    assert np.median(flat[ink]) < 110
+
+
+def _leader_line(with_dots: bool) -> np.ndarray:
+    page = Image.new("L", (1400, 120), 250)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(FONT, round(12 * DPI / 72))
+    label = "Họ, chữ đệm, tên: Nguyễn Thị Hồng... ạ ị ụ"
+    draw.text((20, 30), label, font=font, fill=20)
+    if with_dots:
+        start = 30 + font.getlength(label)
+        for x in np.arange(start, 1380, 9.0):
+            draw.ellipse((x - 1, 78, x + 1, 80), fill=20)
+    return np.asarray(page)
+
+
+def test_dotted_leaders_are_erased_and_letters_kept() -> None:
+    dotted, plain = _leader_line(True), _leader_line(False)
+    cleaned = cleanup.remove_leaders(dotted, DPI)
+    assert np.count_nonzero(dotted < 128) > np.count_nonzero(plain < 128) + 100
+    # Every dot of the leader is gone; the label, its ellipsis and dots below stay.
+    assert np.array_equal(cleaned < 128, plain < 128)
+
+
+def test_a_page_without_leaders_is_left_as_it_is() -> None:
+    grey = gray(scan(form_page(), 0.0, 0))
+    assert np.array_equal(cleanup.remove_leaders(grey, DPI), grey)
+
+
+def test_unknown_cleanup_step_is_refused() -> None:
+    with pytest.raises(ValueError, match="sharpen"):
+        PrepareSettings(cleanup=("flatten", "sharpen"))
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+@pytest.mark.parametrize("family", ["Liberation Serif", "DejaVu Sans", "FreeMono"])
+def test_orientation_of_a_page_with_two_lines(rotation: int, family: str) -> None:
+    families = font_families()
+    if family not in families:
+        pytest.skip(f"{family} is not installed")
+    doc = PageDoc(
+        blocks=(
+            Row((Cell("GIẤY MỜI HỌP", align="center", bold=True, scale=1.2),)),
+            Row((Cell("Kính gửi: Ông Nguyễn Văn Dũng, tổ dân phố số 4"),), space_before=1.0),
+        ),
+        family=family,
+        body_pt=12.0,
+    )
+    upright_page = sample_render(doc, DPI).image
+    image = scan(upright_page, -2.5, rotation)
+    assert detect_orientation(gray(image), DPI) == rotation
+
+
+@functools.cache
+def _generated_pages() -> tuple[Any, ...]:
+    catalogue = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["classify"]["catalogue"]
+    plan = plan_sample(6, 1001, catalogue)  # a test-split seed (bench/accuracy.py SPLITS)
+    return tuple(page for record in plan.records for page in record.pages)
+
+
+@pytest.mark.parametrize(
+    ("index", "rotation", "skew", "look"),
+    [
+        (0, 180, 9.5, {"contrast": 0.4, "speckle": 50.0}),  # faint photocopy, toner specks
+        (1, 90, -8.0, {"blur_sigma": 1.4, "jpeg_quality": 25}),  # soft and blocky
+        (2, 270, 4.2, {"shadow": 0.4, "light_falloff": 0.25}),  # worn, binding shadow
+        (3, 0, -9.9, {}),
+    ],
+)
+def test_generated_pages_come_out_upright_and_straight(
+    index: int, rotation: int, skew: float, look: dict[str, Any]
+) -> None:
+    page = _generated_pages()[index]
+    params = dataclasses.replace(page.degradation, skew_deg=skew, rotation=rotation, **look)
+    image = np.asarray(degrade(sample_render(page.doc, DPI).image, params, DPI))
+    prepared = prepare(image, DPI)
+    assert prepared.rotation == rotation
+    assert prepared.skew_deg == pytest.approx(skew, abs=0.2)

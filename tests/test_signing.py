@@ -25,6 +25,7 @@ from sohoa.archive import (
 )
 from sohoa.archive.verify import file_problems
 from sohoa.errors import SohoaError
+from tests import pdfa_audit
 from tests.pki import Pki
 
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
@@ -55,6 +56,8 @@ def signed(
         files[level].write_bytes(sign_pdf(unsigned_pdf, signer_spec(pki, level)))
     files["stamp"] = folder / "stamp.pdf"
     files["stamp"].write_bytes(sign_pdf(unsigned_pdf, signer_spec(pki, "B-T", visible_stamp=True)))
+    (folder / "unsigned.pdf").write_bytes(unsigned_pdf)
+    pdfa_audit.register(folder / "unsigned.pdf", *files.values())
     return files
 
 
@@ -141,6 +144,7 @@ def test_a_reviewers_second_signature_keeps_the_first_valid(
     reviewer = signer_spec(pki, "B-T", pkcs12=pki.reviewer_p12, field_name="Reviewer")
     both = tmp_path / "reviewed.pdf"
     both.write_bytes(sign_pdf(signed["B-LT"].read_bytes(), reviewer))
+    pdfa_audit.register(both)
     first, second = verify_signatures(both, [pki.root_pem])
     assert first.field == "SohoaDigitization" and second.field == "Reviewer"
     assert first.ok and second.ok and second.covers_whole_file
@@ -195,6 +199,7 @@ def test_default_is_b_b_without_network(pki: Pki, unsigned_pdf: bytes, tmp_path:
     assert spec.level == "B-B" and spec.tsa_url is None and not spec.visible_stamp
     out = tmp_path / "default.pdf"
     out.write_bytes(sign_pdf(unsigned_pdf, spec))
+    pdfa_audit.register(out)
     [check] = verify_signatures(out, [pki.root_pem])
     assert check.ok and check.timestamp_ok is None and check.covers_whole_file
 

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import pikepdf
@@ -12,9 +14,15 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from sqlalchemy import update
 
-from sohoa.archive import SignerSpec, sign_pdf
+from sohoa.archive import SignerSpec, create_test_identity, sign_pdf, verapdf
 from sohoa.archive.verify import file_problems
+from sohoa.config import Settings
+from sohoa.pipeline import record_uid, worker_settings
+from sohoa.records import Digest, EventRow, Record, RecordOutcome, database_session, store
+from tests import pdfa_audit
+from tests.conftest import invoke
 from tests.pki import Pki
 
 NEW_TEXT = b"BT /F1 12 Tf 72 720 Td (Nguyen Van Gia Mao) Tj ET"
@@ -45,11 +53,15 @@ def test_untouched_file_has_no_problem(pki: Pki, signed: bytes, tmp_path: Path) 
     assert problems(pki, write(tmp_path, signed), signed) == []
 
 
-def test_one_byte_changed_in_the_page_image(pki: Pki, signed: bytes, tmp_path: Path) -> None:
+def flip_image_byte(signed: bytes) -> bytes:
     start = signed.index(b"\xff\xd8\xff")  # the JPEG of page 1
     tampered = bytearray(signed)
     tampered[start + 2000] ^= 0x01
-    found = problems(pki, write(tmp_path, bytes(tampered)), signed)
+    return bytes(tampered)
+
+
+def test_one_byte_changed_in_the_page_image(pki: Pki, signed: bytes, tmp_path: Path) -> None:
+    found = problems(pki, write(tmp_path, flip_image_byte(signed)), signed)
     assert found == ["sha256_mismatch", "signature_broken"]
 
 
@@ -84,7 +96,8 @@ def test_text_layer_replaced_in_an_incremental_update(
     assert found == ["sha256_mismatch", "modified_after_signing"]
 
 
-def test_annotation_appended_after_the_signature(pki: Pki, signed: bytes, tmp_path: Path) -> None:
+def append_annotation(signed: bytes) -> bytes:
+    """A note added to page 1 in an incremental update: the signed bytes stay intact."""
     writer = IncrementalPdfFileWriter(io.BytesIO(signed))
     page_ref = writer.root["/Pages"]["/Kids"].raw_get(0)
     page = page_ref.get_object()
@@ -103,7 +116,11 @@ def test_annotation_appended_after_the_signature(pki: Pki, signed: bytes, tmp_pa
     writer.mark_update(page_ref)
     out = io.BytesIO()
     writer.write(out)
-    data = out.getvalue()
+    return out.getvalue()
+
+
+def test_annotation_appended_after_the_signature(pki: Pki, signed: bytes, tmp_path: Path) -> None:
+    data = append_annotation(signed)
     assert data.startswith(signed)  # a true incremental update: the signed bytes are intact
     found = problems(pki, write(tmp_path, data), signed)
     assert found == ["sha256_mismatch", "modified_after_signing"]
@@ -126,3 +143,112 @@ def test_signature_from_an_untrusted_certificate(
     data = sign_pdf(unsigned_pdf, SignerSpec(pki.stranger_p12, pki.passphrase))
     found = problems(pki, write(tmp_path, data), data)
     assert found == ["untrusted"]
+
+
+# --- `sohoa verify` on an archive: each tampered record reported by id, with its reason --------
+
+
+def archive_copies(settings: Settings, unsigned_pdf: bytes, count: int,
+                   batch: str = "box-t") -> list[tuple[str, Path]]:  # fmt: skip
+    """`count` archived records whose files are signed copies of the session's PDF/A (the key
+    of `sohoa init`), committed like a worker's results: the verify path without OCR."""
+    signer = worker_settings(settings).signer
+    names = [f"HS-2021-{n:06d}" for n in range(count)]
+    records = []
+    with database_session(settings.database_url) as session:
+        batch_id = store.get_or_create_batch(session, batch, str(settings.data_dir), {}).id
+        store.register_records(session, batch_id, [(record_uid(batch, n), n) for n in names])
+        for n, name in enumerate(names):
+            uid = record_uid(batch, name)
+            source_hash = hashlib.sha256(f"{batch}/{name}".encode()).hexdigest()
+            store.commit_digest(session, Digest(uid, source_hash, ()))
+            data = sign_pdf(unsigned_pdf, signer)
+            path = settings.archive_dir / "khai_sinh" / f"{uid}.pdf"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            outcome = RecordOutcome(
+                uid, ok=True, procedure="khai_sinh", procedure_code="1.001193",
+                procedure_confidence=0.9, classification_method="rules", output_path=str(path),
+                output_sha256=hashlib.sha256(data).hexdigest(), metadata={"n": n},
+                events=(
+                    EventRow("ocr", tool="tesseract", tool_version="5.3.0"),
+                    EventRow("pdfa", tool="pikepdf", tool_version=pikepdf.__version__),
+                    EventRow("sign", tool="pyHanko", tool_version="0.38.0"),
+                ),
+            )  # fmt: skip
+            store.commit_outcome(session, outcome)
+            records.append((uid, path))
+    return records
+
+
+def _reasons(uid: str) -> list[str]:
+    """The problem words of the record's latest `verify` event."""
+    listed = invoke("events", "--record", uid, "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    [*_, last] = [e for e in json.loads(listed.output) if e["kind"] == "verify"]
+    return [problem.split(":")[0] for problem in last["detail"]["problems"]]
+
+
+def _sign_as(settings: Settings, path: Path, data: bytes) -> None:
+    """Put `data` in place as if it had been archived so: the database's hash matches."""
+    path.write_bytes(data)
+    with database_session(settings.database_url) as session:
+        session.execute(
+            update(Record).where(Record.output_path == str(path))
+            .values(output_sha256=hashlib.sha256(data).hexdigest())
+        )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_sohoa_verify_reports_each_tampered_record_with_its_reason(
+    initialised: Settings, unsigned_pdf: bytes, tmp_path: Path
+) -> None:
+    settings = initialised
+    (intact, _), *tampered = archive_copies(settings, unsigned_pdf, 7)
+    cases = dict(zip(("byte", "appended", "truncated", "deleted", "untrusted", "not_pdfa"),
+                     tampered, strict=True))  # fmt: skip
+    path = cases["byte"][1]
+    path.write_bytes(flip_image_byte(path.read_bytes()))
+    path = cases["appended"][1]
+    path.write_bytes(append_annotation(path.read_bytes()))
+    path = cases["truncated"][1]
+    path.write_bytes(path.read_bytes()[:30000])
+    cases["deleted"][1].unlink()
+    stranger = create_test_identity(tmp_path / "stranger", "someone else")
+    stranger_spec = SignerSpec(stranger.pkcs12, stranger.passphrase_file.read_bytes().strip())
+    _sign_as(settings, cases["untrusted"][1], sign_pdf(unsigned_pdf, stranger_spec))
+    with pikepdf.open(io.BytesIO(unsigned_pdf)) as pdf:
+        del pdf.Root.OutputIntents
+        no_intent = io.BytesIO()
+        pdf.save(no_intent)
+    signer = worker_settings(settings).signer
+    _sign_as(settings, cases["not_pdfa"][1], sign_pdf(no_intent.getvalue(), signer))
+    pdfa_audit.exclude(*(path for _uid, path in tampered))
+
+    result = invoke("verify", "--format", "json", "--workers", "1")
+    assert result.exit_code == 2, result.output
+    rows = {row["record"]: row for row in json.loads(result.output)}
+    assert rows[intact]["ok"] and rows[intact]["problems"] == ""
+    expected = {
+        "byte": ["sha256_mismatch", "signature_broken"],
+        # veraPDF also sees that the note has no appearance stream (PDF/A-2 6.3.3).
+        "appended": ["sha256_mismatch", "modified_after_signing"]
+        + (["not_pdfa"] if verapdf.available() else []),
+        "truncated": ["sha256_mismatch", "unreadable"],
+        "deleted": ["missing"],
+        "untrusted": ["untrusted"],
+        "not_pdfa": ["not_pdfa"],
+    }
+    assert {name: _reasons(uid) for name, (uid, _path) in cases.items()} == expected
+    assert not any(rows[uid]["ok"] for uid, _path in tampered)
+    assert "6.2.4" in rows[cases["not_pdfa"][0]]["problems"] or not verapdf.available()
+
+    # The same verdicts from two Dask workers, and --since leaves out older archives.
+    parallel = invoke("verify", "--format", "json", "--workers", "2")
+    assert parallel.exit_code == 2
+    assert {r["record"]: r["problems"] for r in json.loads(parallel.output)} == {
+        uid: row["problems"] for uid, row in rows.items()
+    }
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    later = invoke("verify", "--since", tomorrow, "--format", "json")
+    assert later.exit_code == 0 and json.loads(later.output) == []

@@ -1,7 +1,22 @@
 """Archive: PDF/A-2b assembly with an invisible text layer, PAdES signing, verification."""
 
+from sohoa.archive.dossier import (
+    Dossier,
+    DossierDefaults,
+    RecordFacts,
+    RecordMetadata,
+    RegisterEntry,
+    archive_file_name,
+    record_metadata,
+)
 from sohoa.archive.keys import TEST_SUBJECT_CN, TestIdentity, create_test_identity
-from sohoa.archive.pdfa import ArchivePage, build_pdfa, encode_page
+from sohoa.archive.pdfa import (
+    ArchivePage,
+    build_pdfa,
+    encode_page,
+    original_revision,
+    with_metadata,
+)
 from sohoa.archive.sign import LEVELS, SignerSpec, check_spec, load_signer, sign_pdf
 from sohoa.archive.verify import (
     PdfaCheck,
@@ -11,17 +26,22 @@ from sohoa.archive.verify import (
     signature_problems,
     verify_signatures,
 )
-from sohoa.archive.xmp import RecordMetadata, build_xmp, read_sohoa_fields
+from sohoa.archive.xmp import build_xmp, read_sohoa_fields
 
 __all__ = [
     "LEVELS",
     "TEST_SUBJECT_CN",
     "ArchivePage",
+    "Dossier",
+    "DossierDefaults",
     "PdfaCheck",
+    "RecordFacts",
     "RecordMetadata",
+    "RegisterEntry",
     "SignatureCheck",
     "SignerSpec",
     "TestIdentity",
+    "archive_file_name",
     "build_pdfa",
     "build_xmp",
     "check_pdfa",
@@ -30,8 +50,11 @@ __all__ = [
     "encode_page",
     "file_problems",
     "load_signer",
+    "original_revision",
     "read_sohoa_fields",
+    "record_metadata",
     "sign_pdf",
     "signature_problems",
     "verify_signatures",
+    "with_metadata",
 ]

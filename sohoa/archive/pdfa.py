@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import cv2
@@ -11,7 +12,8 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name
 from PIL import ImageCms
 
-from sohoa.archive.xmp import RecordMetadata, build_xmp
+from sohoa.archive.dossier import RecordMetadata
+from sohoa.archive.xmp import build_xmp
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,35 @@ def build_pdfa(pages: list[ArchivePage], meta: RecordMetadata) -> bytes:
             )
         ]
     )
+    return _save_with_metadata(pdf, meta)
+
+
+def _save_with_metadata(pdf: pikepdf.Pdf, meta: RecordMetadata) -> bytes:
     # PDF/A: the metadata stream stays uncompressed, so that any tool can read it.
     pdf.Root.Metadata = pikepdf.Stream(pdf, build_xmp(meta), Type=Name.Metadata, Subtype=Name.XML)
     out = io.BytesIO()
     pdf.save(out, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.disable)
     return out.getvalue()
+
+
+# The end of a revision as pikepdf writes it: "startxref", the offset of its xref table, %%EOF.
+_REVISION_END = re.compile(rb"startxref\s+(\d+)\s+%%EOF\r?\n?")
+
+
+def original_revision(signed: bytes) -> bytes:
+    """The file as `build_pdfa` wrote it: signing only appends incremental updates (the
+    signature, validation data, document timestamps), so it is the first revision."""
+    for match in _REVISION_END.finditer(signed):
+        if not signed.startswith(b"xref", int(match[1])):
+            continue  # the same bytes by chance inside a compressed stream
+        if match.end() == len(signed):
+            raise ValueError("the file has a single revision: it was never signed")
+        return signed[: match.end()]
+    raise ValueError("no complete first revision found")
+
+
+def with_metadata(original: bytes, meta: RecordMetadata) -> bytes:
+    """The same PDF/A pages with a new XMP packet: for metadata learnt after archiving (the
+    paper register), without OCR again. The result is unsigned: sign it again."""
+    with pikepdf.open(io.BytesIO(original)) as pdf:
+        return _save_with_metadata(pdf, meta)

@@ -5,7 +5,6 @@ Locate it, probe its version, and validate many files in one JVM start (about 2 
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
@@ -44,10 +43,24 @@ def _command(*args: str) -> list[str]:
     return ["java", "-cp", f"{lib}/*", MAIN_CLASS, *args]
 
 
-@functools.cache
+# veraPDF's version, from `--version` or from the last report (which names it): each Java
+# start costs seconds, so one that validates files is not followed by one that only says this.
+_version: dict[str, str] = {}
+
+
 def version() -> str:
-    out = subprocess.run(_command("--version"), capture_output=True, text=True, check=True)
-    return out.stdout.split()[1]
+    if "apps" not in _version:
+        out = subprocess.run(_command("--version"), capture_output=True, text=True, check=True)
+        _version["apps"] = out.stdout.split()[1]
+    return _version["apps"]
+
+
+def _remember_version(report: dict) -> None:
+    details = {d.get("id"): d.get("version") for d in report.get("buildInformation", {}).get(
+        "releaseDetails", [])}  # fmt: skip
+    found = details.get("gui") or details.get("core")  # "gui" is the apps, as --version says
+    if found:
+        _version.setdefault("apps", found)
 
 
 def _failures(result: dict) -> tuple[str, ...]:
@@ -69,10 +82,12 @@ def validate(paths: list[Path], flavour: str = "2b") -> dict[Path, Verdict]:
         text=True,
     )
     try:
-        jobs = json.loads(done.stdout)["report"]["jobs"]
+        report = json.loads(done.stdout)["report"]
+        jobs = report["jobs"]
     except (json.JSONDecodeError, KeyError) as exc:
         detail = f"exit {done.returncode}: {done.stderr.strip()}"
         raise RuntimeError(f"veraPDF gave no report ({detail})") from exc
+    _remember_version(report)
     verdicts: dict[Path, Verdict] = {}
     for job in jobs:
         path = Path(job["itemDetails"]["name"])

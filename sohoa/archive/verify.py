@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import ModificationInfo
 from pyhanko_certvalidator import ValidationContext
 
-from sohoa.archive import verapdf
+from sohoa.archive import qpdf, verapdf
 from sohoa.ingest.fixity import sha256_file
 
 
@@ -132,8 +132,61 @@ def file_problems(path: Path, expected_sha256: str | None, roots: list[Path]) ->
     return [*problems, *signature_problems(checks)]
 
 
+def structure_problems(path: Path) -> list[str]:
+    """`qpdf --check`'s verdict on the file's structure, as `sohoa verify` words."""
+    found = qpdf.check(path)
+    return [] if found.ok else ["pdf_structure: " + "; ".join(found.messages[:3])]
+
+
+QUICK_CHECK = "pikepdf quick check"
+
+
+def _resources(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Dictionary]:
+    """Every resource dictionary the pages draw with: pages, their form XObjects (nested),
+    and annotation appearances (a visible signature's stamp)."""
+    streams: list[pikepdf.Object] = []
+    for page in pdf.pages:
+        streams.append(page.obj)
+        for annot in page.obj.get("/Annots", []):
+            appearance = annot.get("/AP")
+            if appearance is not None:
+                streams.extend(v for v in appearance.values() if isinstance(v, pikepdf.Stream))
+    seen: set[tuple[int, int]] = set()
+    while streams:
+        holder = streams.pop()
+        if holder.is_indirect:
+            if holder.objgen in seen:
+                continue
+            seen.add(holder.objgen)
+        resources = holder.get("/Resources")
+        if not isinstance(resources, pikepdf.Dictionary):
+            continue
+        yield resources
+        for xobject in (resources.get("/XObject") or {}).values():
+            if xobject.get("/Subtype") == "/Form":
+                streams.append(xobject)
+
+
+def _unembedded_fonts(pdf: pikepdf.Pdf) -> list[str]:
+    """Names of the fonts drawn with but without an embedded font program (PDF/A-2 6.2.11.4)."""
+    missing = []
+    for resources in _resources(pdf):
+        for font in (resources.get("/Font") or {}).values():
+            if font.get("/Subtype") == "/Type3":  # glyphs are content streams
+                continue
+            if font.get("/Subtype") == "/Type0":
+                font = font.DescendantFonts[0]
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is None or not any(
+                key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")
+            ):
+                missing.append(str(font.get("/BaseFont", "?")).lstrip("/"))
+    return missing
+
+
 def _quick_pdfa_check(path: Path) -> PdfaCheck:
-    """What can be seen without veraPDF: identification, output intent, no encryption, no JS."""
+    """What can be seen without veraPDF: identification, output intent, fonts embedded, no
+    encryption, no JavaScript."""
     problems = []
     try:
         with pikepdf.open(path) as pdf:
@@ -146,17 +199,22 @@ def _quick_pdfa_check(path: Path) -> PdfaCheck:
                 problems.append("encrypted")
             if "/Names" in pdf.Root and "/JavaScript" in pdf.Root.Names:
                 problems.append("contains JavaScript")
+            missing = _unembedded_fonts(pdf)
+            if missing:
+                problems.append("fonts not embedded: " + ", ".join(sorted(set(missing))))
     except pikepdf.PdfError as exc:
         problems.append(f"unreadable: {exc}")
-    return PdfaCheck("pikepdf quick check", not problems, tuple(problems))
+    return PdfaCheck(QUICK_CHECK, not problems, tuple(problems))
 
 
 def check_pdfa(paths: list[Path]) -> dict[Path, PdfaCheck]:
     """PDF/A-2B verdicts: veraPDF when installed, otherwise the quick pikepdf check."""
     if not verapdf.available():
         return {path: _quick_pdfa_check(path) for path in paths}
-    name = f"veraPDF {verapdf.version()}"
+    if not paths:
+        return {}
     verdicts = verapdf.validate(paths)
+    name = f"veraPDF {verapdf.version()}"  # from the report: no second Java start
     return {
         path: PdfaCheck(name, verdicts[path].compliant, verdicts[path].failures)
         if path in verdicts
@@ -172,5 +230,6 @@ __all__ = [
     "check_pdfa",
     "file_problems",
     "signature_problems",
+    "structure_problems",
     "verify_signatures",
 ]

@@ -1,8 +1,9 @@
 """Decide a record's procedure from its page texts.
 
-Scorers (the rules now, a trained model later) give each procedure a score in 0..1;
-`decide` turns any such scores into a Classification, so a second scorer plugs in by
-producing the same mapping and a method name ("model", "combined").
+The rules give each procedure a score in 0..1 and `decide` turns such scores into a
+Classification. With a trained model (model.py) the rules' scores and the model's
+probabilities go to the combiner (combine.py), whose confidence is a calibrated
+probability that the procedure is right; method "combined".
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sohoa.classify import rules
 from sohoa.classify.catalogue import Catalogue
-from sohoa.classify.document import has_text, zones
+from sohoa.classify.combine import Evidence, final_choice, score_candidates
+from sohoa.classify.document import Zone, has_text, zones
+
+if TYPE_CHECKING:  # model.py imports scikit-learn: only a caller with a model needs it
+    from sohoa.classify.model import TrainedModel
 
 # Softmax temperature over the scores: a runner-up 0.3 behind leaves the winner ~95% of the
 # share, a tie leaves 50%, so the confidence says how clearly the winner stands out.
@@ -30,17 +36,50 @@ class Classification:
     procedure: str  # catalogue key; "khac" when unknown
     code: str | None
     confidence: float  # 0..1
-    method: str  # "rules" (later "model", "combined", "review")
+    method: str  # "rules", "combined" (rules + model), "review" (a person decided)
     reason: str | None  # "no_text" when OCR found (almost) nothing, else None
     candidates: tuple[tuple[str, float], ...]  # best catalogue procedures, best first
 
 
-def classify(page_texts: list[str], catalogue: Catalogue) -> Classification:
-    """Classify one record from the OCR text of its pages, in page order."""
+def classify(
+    page_texts: list[str], catalogue: Catalogue, model: TrainedModel | None = None
+) -> Classification:
+    """Classify one record from the OCR text of its pages, in page order; with `model`
+    (trained for this catalogue), rules and model decide together."""
     if not has_text(page_texts):
         unknown = catalogue.unknown
         return Classification(unknown.key, unknown.code, 0.0, "rules", "no_text", ())
-    return decide(rules.score(zones(page_texts), catalogue), catalogue, method="rules")
+    parts = zones(page_texts)
+    scores = rules.score(parts, catalogue)
+    by_rules = decide(scores, catalogue, method="rules")
+    if model is None:
+        return by_rules
+    if by_rules.procedure not in model.info.labels and by_rules.procedure != catalogue.unknown.key:
+        # A procedure the model had too few examples of: the rules alone can speak for it.
+        return by_rules
+    return combined(parts, scores, by_rules.procedure, catalogue, model)
+
+
+def combined(
+    parts: list[Zone],
+    scores: Mapping[str, float],
+    rules_choice: str,
+    catalogue: Catalogue,
+    model: TrainedModel,
+) -> Classification:
+    """The combiner's best candidate; its probability of being right is the confidence."""
+    unknown = catalogue.unknown.key
+    evidence = Evidence(scores, rules_choice, model.probabilities(parts))
+    ranked = score_candidates(evidence, model.stacker, unknown).ranked
+    key, probability = final_choice(ranked, unknown)
+    listed = tuple(
+        (other, round(value, 3))
+        for other, value in ranked
+        if other != unknown and (value >= 5e-4 or other == key)
+    )
+    return Classification(
+        key, catalogue.get(key).code, round(probability, 3), "combined", None, listed[:TOP]
+    )
 
 
 def decide(scores: Mapping[str, float], catalogue: Catalogue, method: str) -> Classification:

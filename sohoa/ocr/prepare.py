@@ -1,7 +1,9 @@
-"""Page preparation before OCR: turn the scan upright, straighten it, flag odd pages.
+"""Page preparation before OCR: turn the scan upright, straighten it, flag odd pages, and
+clean up the grey copy that tesseract reads (see `cleanup`).
 
-Everything is measured on a ~100 dpi grey copy (see `ink`); only the final 90-degree turn
-and the deskew rotation touch the full-resolution image, once each.
+Line direction and skew are measured on a ~100 dpi grey copy (see `ink`), which way up on a
+~200 dpi one; only the final 90-degree turn and the deskew rotation touch the
+full-resolution colour image, once each.
 
 Deskew keeps the page size when the margins absorb the rotation and grows the canvas,
 centred and filled with the paper's colour, only as far as needed to keep all ink.
@@ -15,12 +17,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from sohoa.ocr.cleanup import DEFAULT_STEPS, channel, check_steps, clean
 from sohoa.ocr.deskew import find_skew, upright
-from sohoa.ocr.ink import Ink, downscale, find_ink, guess_dpi, work_scale
+from sohoa.ocr.ink import FINE_DPI, WORK_DPI, Ink, downscale, find_ink, guess_dpi, work_scale
 from sohoa.ocr.orientation import orient
 
 BLANK_INK = 0.0002  # share of the page inked below which it is blank (~6 short words)
-STRAIGHT_DEG = 0.05  # skews smaller than this are not worth a resampling
+STRAIGHT_DEG = 0.15  # smaller skews (< 4.5 px across an A4 line at 200 dpi) are left alone
 CONTENT_MARGIN_IN = 0.05  # keep this much paper around the ink when deciding the canvas
 BORDER_PX = 16  # width of the image border that tells the paper colour, full-res px
 TURNS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
@@ -29,12 +32,16 @@ TURNS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTAT
 @dataclass(frozen=True)
 class PrepareSettings:
     min_dpi: float = 200.0
+    cleanup: tuple[str, ...] = DEFAULT_STEPS  # names from cleanup.STEPS, for the OCR copy only
+
+    def __post_init__(self) -> None:
+        check_steps(self.cleanup)
 
 
 @dataclass(frozen=True)
 class PreparedPage:
     image: np.ndarray  # RGB uint8, upright and deskewed: what is archived
-    ocr_image: np.ndarray  # uint8 grey, same geometry as `image`: what tesseract reads
+    ocr_image: np.ndarray  # uint8 grey, same geometry as `image`, cleaned: what tesseract reads
     rotation: int  # 0/90/180/270: how far the scan was turned clockwise; undone here
     skew_deg: float  # measured skew (counter-clockwise positive) that was corrected
     dpi: float
@@ -47,10 +54,18 @@ def _measure(gray: np.ndarray, dpi: float) -> tuple[Ink, float]:
     return find_ink(downscale(gray, scale), dpi * scale), scale
 
 
+def _orient(gray: np.ndarray, dpi: float, ink: Ink) -> tuple[int, float]:
+    def finer() -> Ink:
+        scale = work_scale(dpi, FINE_DPI)
+        return find_ink(downscale(gray, scale), dpi * scale, boxes_only=True)
+
+    return orient(ink, finer=finer if dpi > WORK_DPI else None)
+
+
 def detect_orientation(gray: np.ndarray, dpi: float) -> int:
     """How far, clockwise, the scan was turned: 0, 90, 180 or 270 (0 for a blank page)."""
     ink, _ = _measure(gray, dpi)
-    return 0 if ink.fraction < BLANK_INK else orient(ink)[0]
+    return 0 if ink.fraction < BLANK_INK else _orient(gray, dpi, ink)[0]
 
 
 def measure_skew(gray: np.ndarray) -> float:
@@ -122,19 +137,21 @@ def prepare(
     """Turn the scan upright and straighten it; `image` itself is never modified."""
     rgb = _as_rgb(image)
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # reused as the OCR image unless resampled
-    scale = work_scale(dpi)
-    ink = find_ink(downscale(grey, scale), dpi * scale)
+    ink, scale = _measure(grey, dpi)
     flags = []
     blank = ink.fraction < BLANK_INK
-    rotation, skew = (0, 0.0) if blank else orient(ink)
+    rotation, skew = (0, 0.0) if blank else _orient(grey, dpi, ink)
     if abs(skew) < STRAIGHT_DEG:
         skew = 0.0
     page = cv2.rotate(rgb, TURNS[rotation]) if rotation else rgb
     if skew:
         page = _straighten(page, skew, _ink_corners(ink, rotation, scale, dpi))
-        ocr = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
+    red = "red" in settings.cleanup
+    if skew or red:
+        ocr = channel(page, red)
     else:
         ocr = cv2.rotate(grey, TURNS[rotation]) if rotation else grey
+    ocr = clean(ocr, dpi, settings.cleanup)
     if rotation:
         flags.append("rotated")
     if blank:

@@ -6,13 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from sohoa.classify import load_catalogue
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
 from sohoa.records import (
-    InventoryItem,
     collect_report_data,
     coverage,
     database_session,
@@ -35,13 +32,21 @@ def import_register(
     known |= {p.code: p.key for p in catalogue.procedures if p.code}
     with database_session(settings.database_url) as session:
         report = inventory.import_inventory(session, path, known)
+    # Apart, so that linking takes its locks in the order a running batch does (records,
+    # items, coverage cells) and never holds the cells while it waits for a record.
+    with database_session(settings.database_url) as session:
         links = inventory.link_records(session)
     return report, links
 
 
-def link(settings: Settings) -> inventory.LinkReport:
+def link(settings: Settings, mapping: Path | None = None) -> inventory.LinkReport:
+    """Link records to the register (explicitly by the `mapping` CSV first, if given)."""
     with database_session(settings.database_url) as session:
-        return inventory.link_records(session)
+        problems: list[inventory.Problem] = []
+        mapped = inventory.read_mapping(session, mapping, problems) if mapping else {}
+        report = inventory.link_records(session, mapped)
+    report.problems = problems
+    return report
 
 
 @dataclass(frozen=True)
@@ -56,12 +61,15 @@ def coverage_report(
 ) -> CoverageAnswer:
     """Against the paper register when one is imported, otherwise against scanned records."""
     with database_session(settings.database_url) as session:
-        has_register = bool(session.scalar(select(func.count()).select_from(InventoryItem)))
-        if has_register:
+        if coverage.has_register(session):
             rows = coverage.inventory_coverage(session, by=by, since=since)
-            return CoverageAnswer(
-                "inventory", [row.as_dict() for row in rows], coverage.projection(session)
-            )
+            # Without batch each item is in one group: the rows add up to the register.
+            totals = None
+            if "batch" not in by:
+                items = sum(row.items for row in rows)
+                totals = (items, items - sum(row.remaining_items for row in rows))
+            ahead = coverage.projection(session, totals=totals)
+            return CoverageAnswer("inventory", [row.as_dict() for row in rows], ahead)
         unknown = [d for d in by if d not in queries.COVERAGE_DIMENSIONS]
         if unknown:
             raise SohoaError(

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sohoa.archive import SignerSpec, load_signer
+from sohoa.archive import DossierDefaults, SignerSpec, load_signer
+from sohoa.classify import load_catalogue
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
 from sohoa.ocr import OcrSettings, PrepareSettings, tesseract
+from sohoa.ocr.codes import CodeSettings
+from sohoa.pipeline.training import ModelRef, active_model
 
 PASSPHRASE_ENV = "SOHOA_SIGNING_PASSPHRASE"
 
@@ -27,6 +30,11 @@ class WorkerSettings:
     agency: str
     language: str
     signer: SignerSpec
+    dossier: DossierDefaults  # NĐ 30/2020 dossier fields from config (archive.*)
+    model: ModelRef | None = None  # the active classifier model; None: the rules alone
+    model_review_threshold: float = 0.9  # for confidences of rules + model (probabilities)
+    codes: CodeSettings = field(default_factory=CodeSettings)  # dossier code on page 1 (link)
+    engine: str = "tesseract"  # "null": benchmarks of the driver only (no OCR, no file)
 
 
 def record_uid(batch: str, rel_path: str) -> str:
@@ -88,4 +96,9 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         agency=str(archive.get("agency", "")),
         language=str(archive.get("language", "vi")),
         signer=signer,
+        codes=CodeSettings.from_config(settings.section("inventory")),
+        dossier=DossierDefaults.from_config(archive),
+        # Refuses a model trained for another catalogue version before any record runs.
+        model=active_model(settings, load_catalogue(list(classify["catalogue"]))),
+        model_review_threshold=float(classify.get("model_review_threshold", 0.9)),
     )

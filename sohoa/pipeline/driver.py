@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -17,7 +17,7 @@ from sohoa.config import Settings
 from sohoa.ingest import discover
 from sohoa.pipeline.cluster import dask_client, usable_cores
 from sohoa.pipeline.context import WorkerSettings, record_uid, worker_settings
-from sohoa.pipeline.worker import RecordTask, digest_record, process_record
+from sohoa.pipeline.worker import RecordTask, digest_records, process_record
 from sohoa.records import (
     Digest,
     RecordOutcome,
@@ -30,6 +30,8 @@ from sohoa.records import (
 )
 
 HEARTBEAT_EVERY_S = 30.0
+REGISTER_CHUNK = 20_000  # records registered per transaction while discovery streams
+DIGEST_BATCH = 8  # records hashed per Dask task: a task costs about what hashing a record does
 
 
 class Reporter(Protocol):
@@ -45,6 +47,7 @@ class RunRequest:
     workers: int | None = None
     scheduler: str | None = None
     retry_all: bool = False
+    engine: str = "tesseract"  # "null": benchmark of the driver, Dask and the database only
 
 
 @dataclass
@@ -73,11 +76,15 @@ class _Run:
     factory: sessionmaker[Session]
     reporter: Reporter
     report: RunReport
-    queue: deque[tuple[str, str, bool]] = field(default_factory=deque)  # uid, rel_path, is_dir
-    in_flight: dict[object, tuple[str, RecordTask]] = field(default_factory=dict)
+    # (id, uid, rel_path) of the records not handed out yet, the next one last: popping from
+    # the end frees the list as the run goes, and no second copy of it is ever made.
+    queue: list[tuple[int, str, str]] = field(default_factory=list)
+    in_flight: dict[object, tuple[str, list[RecordTask]]] = field(default_factory=dict)
     hash_owner: dict[str, str] = field(default_factory=dict)  # content hash -> uid processing it
     waiting: dict[str, list[RecordTask]] = field(default_factory=dict)  # same hash, held back
     expected: dict[str, str] = field(default_factory=dict)  # uid -> content hash
+    to_submit: list[RecordTask] = field(default_factory=list)  # digested, process not sent yet
+    handed: list[RecordTask] = field(default_factory=list)  # marked processing, digest not sent
 
 
 def _owner() -> str:
@@ -98,7 +105,24 @@ def _owner_is_dead(owner: str) -> bool:
     return False
 
 
-def _plan(factory: sessionmaker[Session], request: RunRequest, settings: Settings, owner: str):
+def _register(factory: sessionmaker[Session], batch_id: int, batch: str, root: Path) -> None:
+    """Register the records discovery finds, a chunk per transaction, as it finds them: the
+    listing of a 200,000-record folder is never held a second time here."""
+    chunk: list[tuple[str, str]] = []
+    for ref in discover(root):
+        chunk.append((record_uid(batch, ref.rel_path), ref.rel_path))
+        if len(chunk) == REGISTER_CHUNK:
+            with session_scope(factory) as session:
+                store.register_records(session, batch_id, chunk)
+            chunk = []
+    if chunk:
+        with session_scope(factory) as session:
+            store.register_records(session, batch_id, chunk)
+
+
+def _plan(
+    factory: sessionmaker[Session], request: RunRequest, settings: Settings, owner: str
+) -> tuple[int, str, Path, list[tuple[int, str, str]]]:
     """Create or find the batch, claim it, register new records; returns what to do."""
     with session_scope(factory) as session:
         if request.source is None:
@@ -110,9 +134,8 @@ def _plan(factory: sessionmaker[Session], request: RunRequest, settings: Setting
         store.acquire_lock(session, batch.id, owner, _owner_is_dead)
         batch_id, name = batch.id, batch.name
     try:
-        refs = {ref.rel_path: ref for ref in discover(root)}
+        _register(factory, batch_id, name, root)
         with session_scope(factory) as session:
-            store.register_records(session, batch_id, ((record_uid(name, p), p) for p in refs))
             max_attempts = int(settings.section("pipeline").get("max_attempts", 3))
             todo = store.records_to_do(
                 session, batch_id, max_attempts=max_attempts, retry_all=request.retry_all
@@ -121,18 +144,19 @@ def _plan(factory: sessionmaker[Session], request: RunRequest, settings: Setting
         with session_scope(factory) as session:
             store.release_lock(session, batch_id, owner, finished=False)
         raise
-    # A record registered earlier whose folder is gone fails with a reason, not silently.
-    queue = deque((uid, path, refs[path].is_dir) for _id, uid, path in todo if path in refs)
-    missing = [uid for _id, uid, path in todo if path not in refs]
-    if missing:
-        with session_scope(factory) as session:
-            for uid in missing:
-                store.commit_outcome(
-                    session,
-                    RecordOutcome(uid, ok=False, error_reason="source_missing",
-                                  error_message="the record is no longer in the batch folder"),
-                )  # fmt: skip
-    return batch_id, name, root, queue
+    todo.reverse()
+    return batch_id, name, root, todo
+
+
+def _record_kind(root: Path, rel_path: str) -> bool | None:
+    """True for a folder record, False for a file, None when it is no longer there.
+
+    Looked up when the record is handed out rather than kept from discovery, so that the
+    driver holds two strings per waiting record; like discovery, links are not followed."""
+    try:
+        return stat.S_ISDIR(os.lstat(root / rel_path).st_mode)
+    except FileNotFoundError:
+        return None
 
 
 def _task(run: _Run, uid: str, rel_path: str, is_dir: bool) -> RecordTask:
@@ -141,24 +165,58 @@ def _task(run: _Run, uid: str, rel_path: str, is_dir: bool) -> RecordTask:
     )
 
 
-def _submit_next(client, run: _Run, completed) -> None:
-    uid, rel_path, is_dir = run.queue.popleft()
-    with session_scope(run.factory) as session:
-        store.set_state(session, [uid], RecordState.PROCESSING, why="handed to a worker")
-    task = _task(run, uid, rel_path, is_dir)
-    future = client.submit(digest_record, task, key=f"digest-{uid}", pure=False)
-    run.in_flight[future] = ("digest", task)
-    completed.add(future)
+def _source_missing(session: Session, run: _Run, uid: str, rel_path: str, done: list) -> None:
+    """A record registered by an earlier run whose folder is gone fails with a reason."""
+    message = "the record is no longer in the batch folder"
+    outcome = RecordOutcome(uid, ok=False, error_reason="source_missing", error_message=message)
+    state = store.commit_outcome(session, outcome).state
+    done.append((_task(run, uid, rel_path, False), state, 0, f"source_missing: {message}"))
 
 
-def _submit_process(client, run: _Run, task: RecordTask, content_hash: str, completed) -> None:
+def _hand_out(session: Session, run: _Run, room: int, done: list) -> list[RecordTask]:
+    """Take up to `room` records from the queue and mark them processing."""
+    tasks: list[RecordTask] = []
+    while run.queue and len(tasks) < room:
+        _id, uid, rel_path = run.queue.pop()
+        is_dir = _record_kind(run.root, rel_path)
+        if is_dir is None:
+            _source_missing(session, run, uid, rel_path, done)
+        else:
+            tasks.append(_task(run, uid, rel_path, is_dir))
+    if tasks:
+        uids = [task.uid for task in tasks]
+        store.set_state(session, uids, RecordState.PROCESSING, why="handed to a worker")
+    return tasks
+
+
+def _send_digests(client, run: _Run, completed) -> None:
+    tasks, run.handed = run.handed, []
+    # client.submit, not client.map: map tokenizes every argument, a cost per record.
+    for start in range(0, len(tasks), DIGEST_BATCH):
+        chunk = tasks[start : start + DIGEST_BATCH]
+        future = client.submit(digest_records, chunk, key=f"digest-{chunk[0].uid}", pure=False)
+        run.in_flight[future] = ("digest", chunk)
+        completed.add(future)
+
+
+def _claim_hash(run: _Run, task: RecordTask, content_hash: str) -> None:
+    """This record processes `content_hash`; its task is sent after the current batch."""
     run.hash_owner[content_hash] = task.uid
     run.expected[task.uid] = content_hash
-    future = client.submit(
-        process_record, task, content_hash, run.settings, key=f"process-{task.uid}", pure=False
-    )
-    run.in_flight[future] = ("process", task)
-    completed.add(future)
+    run.to_submit.append(task)
+
+
+def _send_processes(client, run: _Run, completed) -> None:
+    if not run.to_submit:
+        return
+    tasks, run.to_submit = run.to_submit, []
+    for task in tasks:
+        key = f"process-{task.uid}"
+        future = client.submit(
+            process_record, task, run.expected[task.uid], run.settings, key=key, pure=False
+        )
+        run.in_flight[future] = ("process", [task])
+        completed.add(future)
 
 
 def _finish(run: _Run, task: RecordTask, state: str, pages: int, note: str) -> None:
@@ -167,75 +225,99 @@ def _finish(run: _Run, task: RecordTask, state: str, pages: int, note: str) -> N
     run.reporter.record_done(task.rel_path, state, pages, note)
 
 
-def _on_digest(client, run: _Run, task: RecordTask, digest: Digest, completed) -> None:
-    with session_scope(run.factory) as session:
-        original = store.commit_digest(session, digest)
-        original_uid = original.uid if original is not None else None
+def _on_digest(session: Session, run: _Run, task: RecordTask, digest: Digest, done: list) -> None:
+    original = store.commit_digest(session, digest)
     if digest.error_reason:
-        _finish(run, task, RecordState.FAILED, 0, f"{digest.error_reason}: {digest.error_message}")
-    elif original_uid:
-        _finish(run, task, RecordState.DUPLICATE, 0, f"same content as {original_uid}")
+        note = f"{digest.error_reason}: {digest.error_message}"
+        done.append((task, RecordState.FAILED, 0, note))
+    elif original is not None:
+        done.append((task, RecordState.DUPLICATE, 0, f"same content as {original.uid}"))
     elif digest.content_hash in run.hash_owner:
         # The same content is being processed for another record right now: wait for it.
         run.waiting.setdefault(digest.content_hash, []).append(task)
     else:
-        _submit_process(client, run, task, digest.content_hash or "", completed)
+        _claim_hash(run, task, digest.content_hash or "")
 
 
-def _on_outcome(client, run: _Run, task: RecordTask, outcome: RecordOutcome, completed) -> None:
+def _on_outcome(
+    session: Session, run: _Run, task: RecordTask, outcome: RecordOutcome, done: list
+) -> None:
     content_hash = run.expected.pop(task.uid, "")
     run.hash_owner.pop(content_hash, None)
     waiting = run.waiting.pop(content_hash, [])
-    with session_scope(run.factory) as session:
-        record = store.commit_outcome(session, outcome)
-        if outcome.ok:
-            for twin in waiting:
-                store.mark_duplicate(session, store.get_record(session, twin.uid), record)
-        state = record.state
+    record = store.commit_outcome(session, outcome)
     if outcome.ok:
-        note = f"{outcome.procedure} {outcome.procedure_confidence:.2f}"
-        _finish(run, task, state, len(outcome.pages), note)
         for twin in waiting:
-            _finish(run, twin, RecordState.DUPLICATE, 0, f"same content as {task.uid}")
+            store.mark_duplicate(session, store.get_record(session, twin.uid), record)
+        note = f"{outcome.procedure} {outcome.procedure_confidence:.2f}"
+        done.append((task, record.state, len(outcome.pages), note))
+        done.extend((t, RecordState.DUPLICATE, 0, f"same content as {task.uid}") for t in waiting)
     else:
-        _finish(run, task, state, 0, f"{outcome.error_reason}: {outcome.error_message}")
+        note = f"{outcome.error_reason}: {outcome.error_message}"
+        done.append((task, record.state, 0, note))
         if waiting:  # the original failed: the next twin becomes the original
             first, *rest = waiting
-            _submit_process(client, run, first, content_hash, completed)
+            _claim_hash(run, first, content_hash)
             if rest:
                 run.waiting[content_hash] = rest
 
 
-def _worker_lost(task: RecordTask, kind: str, exc: BaseException) -> object:
-    reason, message = "worker_died", f"the worker running it was lost ({type(exc).__name__})"
+def _worker_lost(tasks: list[RecordTask], kind: str, error: object) -> list:
+    """The results of a task Dask gave up on (it killed workers repeatedly, or was cancelled):
+    `error` is (type, exception, traceback) or the exception."""
+    exception = error[1] if isinstance(error, tuple) else error
+    reason = "worker_died"
+    message = f"the worker running it was lost ({type(exception).__name__})"
     if kind == "digest":
-        return Digest(task.uid, None, (), reason, message)
-    return RecordOutcome(task.uid, ok=False, error_reason=reason, error_message=message)
+        return [Digest(task.uid, None, (), reason, message) for task in tasks]
+    return [
+        RecordOutcome(t.uid, ok=False, error_reason=reason, error_message=message) for t in tasks
+    ]
 
 
 def _loop(client, run: _Run, window: int) -> None:
+    """Commit results as they come and keep up to `window` records in flight.
+
+    Dask's event loop fetches results as tasks finish; whatever finished meanwhile is one
+    batch, committed in one short transaction together with handing out the next records, so
+    that the driver's cost per record stays small beside a worker's. Records are handed out
+    when half the window is free, so that their digests travel in few tasks. A crash before
+    the commit leaves the batch's records `processing`, and a resume redoes them."""
     from distributed import as_completed
 
-    completed = as_completed()
-    while run.queue and len(run.in_flight) < window:
-        _submit_next(client, run, completed)
+    completed = as_completed(with_results=True, raise_errors=False)
+    batch: list = []
     last_beat = time.monotonic()
-    for future in completed:
-        kind, task = run.in_flight.pop(future)
-        try:
-            result = future.result()
-        except Exception as exc:  # KilledWorker, a worker's lost connection
-            result = _worker_lost(task, kind, exc)
-        if kind == "digest":
-            _on_digest(client, run, task, result, completed)
-        else:
-            _on_outcome(client, run, task, result, completed)
-        while run.queue and len(run.in_flight) < window:
-            _submit_next(client, run, completed)
-        if time.monotonic() - last_beat > HEARTBEAT_EVERY_S:
-            with session_scope(run.factory) as session:
+    while True:
+        done: list[tuple[RecordTask, str, int, str]] = []
+        with session_scope(run.factory) as session:
+            for future, result in batch:
+                kind, tasks = run.in_flight[future]
+                results = result if kind == "digest" else [result]
+                if future.status != "finished":  # KilledWorker, a lost connection, cancelled
+                    results = _worker_lost(tasks, kind, result)
+                handle = _on_digest if kind == "digest" else _on_outcome
+                for task, one in zip(tasks, results, strict=True):
+                    handle(session, run, task, one, done)
+            handled = {future for future, _result in batch}
+            busy = len(run.to_submit) + sum(
+                len(tasks) for future, (_kind, tasks) in run.in_flight.items()
+                if future not in handled
+            )  # fmt: skip
+            if window - busy >= max(1, window // 2):
+                run.handed = _hand_out(session, run, window - busy, done)
+            if time.monotonic() - last_beat > HEARTBEAT_EVERY_S:
                 store.heartbeat(session, run.batch_id, run.owner)
-            last_beat = time.monotonic()
+                last_beat = time.monotonic()
+        for future, _result in batch:  # committed: no longer in flight
+            del run.in_flight[future]
+        for entry in done:
+            _finish(run, *entry)
+        _send_processes(client, run, completed)
+        _send_digests(client, run, completed)
+        if completed.is_empty():
+            return
+        batch = completed.next_batch(block=True)
 
 
 def run_batch(request: RunRequest, settings: Settings, reporter: Reporter) -> RunReport:
@@ -247,13 +329,13 @@ def run_batch(request: RunRequest, settings: Settings, reporter: Reporter) -> Ru
 def _run_batch(
     factory: sessionmaker[Session], request: RunRequest, settings: Settings, reporter: Reporter
 ) -> RunReport:
-    work_settings = worker_settings(settings)
+    work_settings = replace(worker_settings(settings), engine=request.engine)
     owner = _owner()
     batch_id, name, root, queue = _plan(factory, request, settings, owner)
     report = RunReport(batch=name)
     run = _Run(batch_id, name, root, owner, work_settings, factory, reporter, report, queue)
     workers = request.workers or settings.section("pipeline").get("workers") or usable_cores()
-    per_worker = int(settings.section("pipeline").get("max_in_flight_per_worker", 2))
+    per_worker = int(settings.section("pipeline").get("max_in_flight_per_worker", 8))
     started = time.monotonic()
     reporter.start(name, len(queue))
     finished = False
@@ -276,8 +358,9 @@ def _run_batch(
 
 def _settle(factory: sessionmaker[Session], run: _Run, *, finished: bool) -> None:
     """Put records that were handed out but not finished back to pending; release the batch."""
-    unfinished = [task.uid for _kind, task in run.in_flight.values()]
+    unfinished = [task.uid for _kind, tasks in run.in_flight.values() for task in tasks]
     unfinished += [task.uid for tasks in run.waiting.values() for task in tasks]
+    unfinished += [task.uid for task in (*run.to_submit, *run.handed)]
     with session_scope(factory) as session:
         if unfinished:
             store.set_state(session, unfinished, RecordState.PENDING, why="run interrupted")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
 from sohoa.pipeline.context import worker_settings
+from sohoa.pipeline.register import register_entry
 from sohoa.pipeline.worker import RecordTask, process_record
 from sohoa.records import (
     EventRow,
@@ -77,11 +78,13 @@ def correct(settings: Settings, uid: str, procedure: str) -> str:
                           (root / record.rel_path).is_dir())  # fmt: skip
         expected, previous = record.content_hash or "", record.procedure
         old_output = record.output_path
+        # The rebuilt file keeps the dossier code and order number the current one carries.
+        register = register_entry(record.meta or {})
     work = worker_settings(settings)
     known = {item["key"] for item in work.catalogue}
     if procedure not in known:
         raise SohoaError(f"unknown procedure {procedure!r}: choose from {', '.join(sorted(known))}")
-    outcome = process_record(task, expected, work, reviewed=procedure)
+    outcome = process_record(task, expected, work, reviewed=procedure, register=register)
     if not outcome.ok:
         raise SohoaError(f"record {uid} could not be rebuilt: {outcome.error_reason}: "
                          f"{outcome.error_message}")  # fmt: skip

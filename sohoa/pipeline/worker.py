@@ -6,27 +6,45 @@ Images never leave the worker; the driver gets a `Digest` or a `RecordOutcome`.
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import json
 import os
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import pikepdf
 
 from sohoa import __version__
-from sohoa.archive import ArchivePage, RecordMetadata, build_pdfa, encode_page, sign_pdf
+from sohoa.archive import (
+    ArchivePage,
+    RecordFacts,
+    RecordMetadata,
+    RegisterEntry,
+    archive_file_name,
+    build_pdfa,
+    encode_page,
+    record_metadata,
+    sign_pdf,
+)
 from sohoa.classify import Catalogue, Classification, classify, load_catalogue
 from sohoa.errors import RecordError, SohoaError
 from sohoa.ingest import RecordRef, RecordSource, open_record, sha256_bytes
 from sohoa.ocr import prepare, recognize, tesseract
+from sohoa.ocr.codes import as_metadata, find_codes
 from sohoa.pipeline.context import WorkerSettings
+from sohoa.pipeline.training import ModelRef
 from sohoa.records import Digest, EventRow, PageRow, RecordOutcome
 
+if TYPE_CHECKING:  # scikit-learn is imported only when a model is configured
+    from sohoa.classify.model import TrainedModel
+
 _catalogues: dict[str, Catalogue] = {}
+_models: dict[tuple[str, str], TrainedModel | str] = {}  # (path, sha256) -> model or error
 # One page per worker process at a time: OpenCV must not start a thread pool of its own.
 cv2.setNumThreads(1)
 
@@ -47,6 +65,28 @@ def _catalogue(items: tuple[dict, ...]) -> Catalogue:
     return _catalogues[key]
 
 
+def _model(ref: ModelRef | None, catalogue: Catalogue) -> tuple[TrainedModel | None, str | None]:
+    """The active model, loaded once per process; or None and why (a missing, changed or
+    damaged file): the record is then classified by the rules alone, with a warning event."""
+    if ref is None:
+        return None, None
+    key = (ref.path, ref.sha256)
+    if key not in _models:
+        from sohoa.classify.model import loads
+
+        try:
+            data = Path(ref.path).read_bytes()
+            if sha256_bytes(data) != ref.sha256:
+                raise SohoaError(f"model file {ref.path} does not match its recorded SHA-256")
+            _models[key] = loads(data, ref.path, catalogue)
+        except OSError as exc:
+            _models[key] = f"model file {ref.path} cannot be read: {exc.strerror}"
+        except SohoaError as exc:
+            _models[key] = str(exc)
+    loaded = _models[key]
+    return (None, loaded) if isinstance(loaded, str) else (loaded, None)
+
+
 def _open(task: RecordTask) -> RecordSource:
     return open_record(Path(task.root), RecordRef(task.rel_path, task.is_dir))
 
@@ -61,11 +101,18 @@ def digest_record(task: RecordTask) -> Digest:
     return Digest(task.uid, source.content_hash, files)
 
 
+def digest_records(tasks: list[RecordTask]) -> list[Digest]:
+    """`digest_record` for several records in one Dask task: hashing is quick, and a task
+    costs the scheduler and the driver about as much as hashing a small record."""
+    return [digest_record(task) for task in tasks]
+
+
 @dataclass
 class _Pages:
     rows: list[PageRow]
     archive: list[ArchivePage]
     seconds: dict[str, float]
+    codes: dict = field(default_factory=dict)  # a dossier code read on page 1 (ocr.codes)
 
 
 def _read_pages(source: RecordSource, settings: WorkerSettings) -> _Pages:
@@ -83,6 +130,10 @@ def _read_pages(source: RecordSource, settings: WorkerSettings) -> _Pages:
             encode_page(prepared.image, prepared.dpi, text.text_pdf, quality=settings.jpeg_quality)
         )
         encoded = time.perf_counter()
+        if index == 0 and settings.codes.enabled:  # for `sohoa link`: QR or printed code
+            found = find_codes(prepared.image, prepared.dpi, text.text, settings.codes)
+            pages.codes = as_metadata(found)
+            pages.seconds["codes"] = time.perf_counter() - encoded
         height, width = prepared.image.shape[:2]
         pages.rows.append(
             PageRow(
@@ -115,24 +166,22 @@ def _read_pages(source: RecordSource, settings: WorkerSettings) -> _Pages:
 
 
 def _metadata(task: RecordTask, source: RecordSource, result: Classification, catalogue: Catalogue,
-              settings: WorkerSettings, page_total: int) -> RecordMetadata:  # fmt: skip
+              settings: WorkerSettings, texts: list[str],
+              register: RegisterEntry | None) -> RecordMetadata:  # fmt: skip
     procedure = catalogue.get(result.procedure)
-    return RecordMetadata(
+    facts = RecordFacts(
         record_id=task.uid,
         batch=task.batch,
         source_path=task.rel_path,
         source_sha256=source.content_hash,
-        title=f"{procedure.name}: {Path(task.rel_path).stem}",
         procedure=procedure.key,
         procedure_code=procedure.code,
         procedure_name=procedure.name,
-        language=settings.language,
-        agency=settings.agency,
-        page_total=page_total,
+        page_texts=tuple(texts),
         digitized_at=dt.datetime.now(dt.UTC).astimezone(),
         ocr_engine=f"tesseract {tesseract.version()} ({settings.ocr.languages})",
-        producer=f"sohoa {__version__}",
     )
+    return record_metadata(facts, settings.dossier, register, producer=f"sohoa {__version__}")
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -158,16 +207,17 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.close(directory)
 
 
-def _remove_leftovers(archive_dir: Path, uid: str) -> None:
+def _remove_leftovers(archive_dir: Path, name: str) -> None:
     """A crash between writing and renaming leaves a temporary; the retry clears it, under
     whichever procedure folder the last attempt chose."""
-    for leftover in archive_dir.glob(f"*/.{uid}.pdf.tmp"):
+    for leftover in archive_dir.glob(f"*/.{glob.escape(name)}.tmp"):
         leftover.unlink(missing_ok=True)
 
 
-def _decide(texts: list[str], catalogue: Catalogue, reviewed: str | None) -> Classification:
+def _decide(texts: list[str], catalogue: Catalogue, reviewed: str | None,
+            model: TrainedModel | None = None) -> Classification:  # fmt: skip
     """The classifier's decision, or a reviewer's, which keeps the classifier's candidates."""
-    result = classify(texts, catalogue)
+    result = classify(texts, catalogue, model)
     if reviewed is None:
         return result
     procedure = catalogue.get(reviewed)
@@ -175,17 +225,31 @@ def _decide(texts: list[str], catalogue: Catalogue, reviewed: str | None) -> Cla
                    method="review", reason=None)  # fmt: skip
 
 
+def review_threshold(result: Classification, settings: WorkerSettings) -> float:
+    """A combined confidence is a calibrated probability; the rules' is a score."""
+    if result.method == "combined":
+        return settings.model_review_threshold
+    return settings.review_threshold
+
+
 def _process(
-    task: RecordTask, expected_hash: str, settings: WorkerSettings, reviewed: str | None
+    task: RecordTask,
+    expected_hash: str,
+    settings: WorkerSettings,
+    reviewed: str | None,
+    register: RegisterEntry | None,
 ) -> RecordOutcome:
-    _remove_leftovers(settings.archive_dir, task.uid)
     source = _open(task)
     if source.content_hash != expected_hash:
         raise RecordError("source_changed", f"{task.rel_path} changed while the batch ran")
     pages = _read_pages(source, settings)
     catalogue = _catalogue(settings.catalogue)
-    result = _decide([row.text for row in pages.rows], catalogue, reviewed)
-    meta = _metadata(task, source, result, catalogue, settings, len(pages.rows))
+    texts = [row.text for row in pages.rows]
+    model, model_warning = _model(settings.model, catalogue)
+    result = _decide(texts, catalogue, reviewed, model)
+    meta = _metadata(task, source, result, catalogue, settings, texts, register)
+    name = archive_file_name(task.uid, meta.dossier)
+    _remove_leftovers(settings.archive_dir, name)
     started = time.perf_counter()
     pdf = build_pdfa(pages.archive, meta)
     built = time.perf_counter()
@@ -193,22 +257,28 @@ def _process(
         signed = sign_pdf(pdf, settings.signer)
     except SohoaError as exc:  # a timestamp server or revocation source that did not answer
         raise RecordError("signing_failed", str(exc)) from exc
-    output = settings.archive_dir / result.procedure / f"{task.uid}.pdf"
+    output = settings.archive_dir / result.procedure / name
     write_atomically(output, signed)
     pages.seconds["pdfa"] = built - started
     pages.seconds["sign"] = time.perf_counter() - built
     low_quality = [row.index for row in pages.rows if "low_confidence" in row.flags]
     needs_review = reviewed is None and (
-        result.confidence < settings.review_threshold
+        result.confidence < review_threshold(result, settings)
         or result.procedure == catalogue.unknown.key
         or bool(low_quality)
     )
     seconds = {step: round(value, 3) for step, value in pages.seconds.items()}
     events = (
-        EventRow("ingest", detail={"files": len(source.files), "pages": len(pages.rows)}),
+        EventRow(
+            "ingest",
+            tool="sohoa",
+            tool_version=__version__,
+            detail={"files": len(source.files), "pages": len(pages.rows)},
+        ),
         EventRow(
             "deskew",
             tool="opencv",
+            tool_version=cv2.__version__,
             detail={"pages": [[r.rotation, r.skew_deg] for r in pages.rows]},
         ),
         EventRow(
@@ -219,6 +289,7 @@ def _process(
         ),
         EventRow(
             "classify",
+            "warning" if model_warning else "ok",
             tool=f"sohoa-{result.method}",
             tool_version=catalogue.version,
             detail={
@@ -226,16 +297,29 @@ def _process(
                 "confidence": result.confidence,
                 "candidates": [list(c) for c in result.candidates],
                 "reason": result.reason,
+                "model": settings.model.version if model is not None else None,
+                "model_warning": model_warning,  # the rules decided alone, and why
             },
         ),
         EventRow(
-            "pdfa", tool="pikepdf", tool_version=pikepdf.__version__, detail={"flavour": "2b"}
+            "pdfa",
+            tool="pikepdf",
+            tool_version=pikepdf.__version__,
+            detail={
+                "flavour": "2b",
+                "dossier": meta.dossier.nd30(),
+                "sources": meta.dossier.sources,
+            },
         ),
         EventRow(
             "sign",
             tool="pyHanko",
             tool_version=package_version("pyHanko"),
-            detail={"level": "PAdES-B-B", "output": str(output), "seconds": seconds},
+            detail={
+                "level": f"PAdES-{settings.signer.level}",
+                "output": str(output),
+                "seconds": seconds,
+            },
         ),
     )
     return RecordOutcome(
@@ -249,32 +333,55 @@ def _process(
         pages=tuple(pages.rows),
         output_path=str(output),
         output_sha256=sha256_bytes(signed),
-        metadata={
-            "title": meta.title,
-            "language": meta.language,
-            "agency": meta.agency,
-            "page_total": meta.page_total,
-            "digitized_at": meta.digitized_at.isoformat(timespec="seconds"),
-            "ocr_engine": meta.ocr_engine,
-        },
+        metadata={**meta.as_json(), **pages.codes},
         events=events,
     )
 
 
+def _null_engine(task: RecordTask, expected_hash: str, settings: WorkerSettings) -> RecordOutcome:
+    """`sohoa run --engine null`, for benchmarks of the driver, Dask and the database only:
+    the files are listed and hashed as for real, then nothing is read, OCRed or written. The
+    record ends in needs_review, with no output, so that it never passes for digitized."""
+    source = _open(task)
+    if source.content_hash != expected_hash:
+        raise RecordError("source_changed", f"{task.rel_path} changed while the batch ran")
+    detail = {"files": len(source.files), "note": "benchmark: no OCR, no PDF/A, no file"}
+    unknown = _catalogue(settings.catalogue).unknown
+    return RecordOutcome(
+        uid=task.uid,
+        ok=True,
+        procedure=unknown.key,
+        procedure_code=unknown.code,
+        procedure_confidence=0.0,
+        classification_method="null-engine",
+        needs_review=True,
+        metadata={"engine": "null"},
+        events=(EventRow("null_engine", tool="sohoa", tool_version=__version__, detail=detail),),
+    )
+
+
 def process_record(
-    task: RecordTask, expected_hash: str, settings: WorkerSettings, reviewed: str | None = None
+    task: RecordTask,
+    expected_hash: str,
+    settings: WorkerSettings,
+    reviewed: str | None = None,
+    register: RegisterEntry | None = None,
 ) -> RecordOutcome:
     """Prepare, OCR, classify, build the PDF/A, sign and write one record.
 
     `reviewed` is a procedure a person chose (`sohoa review set`); it replaces the
-    classifier's decision, and the record is archived without review.
+    classifier's decision, and the record is archived without review. `register` is the
+    linked item of the paper register: its code names the file and its fields fill the
+    dossier metadata.
 
     A RecordError fails the record with its reason. Any other exception is a bug, but one
     bad record must not stop a night's batch: it fails as `internal_error` with the
     traceback in its event, for a developer to read.
     """
     try:
-        return _process(task, expected_hash, settings, reviewed)
+        if settings.engine == "null":
+            return _null_engine(task, expected_hash, settings)
+        return _process(task, expected_hash, settings, reviewed, register)
     except RecordError as exc:
         return RecordOutcome(task.uid, ok=False, error_reason=exc.reason, error_message=exc.message)
     except MemoryError:

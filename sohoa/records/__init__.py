@@ -1,6 +1,6 @@
 """Records: the database of batches, records, pages and events, and the questions it answers."""
 
-from sohoa.records import coverage, inventory, queries, store
+from sohoa.records import coverage, inventory, premis, queries, store, summary
 from sohoa.records.db import (
     check_schema,
     database_session,
@@ -44,8 +44,10 @@ __all__ = [
     "inventory",
     "make_engine",
     "open_database",
+    "premis",
     "queries",
     "session_scope",
     "store",
+    "summary",
     "upgrade",
 ]

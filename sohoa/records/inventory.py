@@ -34,6 +34,7 @@ from sqlalchemy import exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from sohoa.errors import SohoaError
+from sohoa.records import summary
 from sohoa.records.models import Batch, InventoryItem, Record, RecordState
 
 COLUMNS = ("code", "title", "unit", "procedure", "year", "location", "expected_pages")
@@ -85,23 +86,36 @@ def import_inventory(
     `known_procedures` maps catalogue keys and national codes (e.g. "1.001193") to the key,
     which is what is stored. Raises SohoaError when the file cannot be read at all.
     """
-    text = _read_text(path)
     report = ImportReport()
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        report.problems.append(
-            Problem(1, "", "the file is empty; the first line must be the header")
-        )
+    table = _open_table(path, report.problems)
+    if table is None:
         return report
-    report.delimiter = _sniff_delimiter(lines[0])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=report.delimiter)
-    header = [nfc(name).lower() for name in next(reader)]
-    if not _check_header(header, report):
+    report.delimiter = table.delimiter
+    if not _check_header(table.header, report.problems, COLUMNS):
         return report
     procedures = {nfc(k).casefold(): v for k, v in known_procedures.items()}
-    rows = dict(_valid_rows(reader, header, procedures, report))
+    rows = dict(_valid_rows(table, procedures, report))
     _upsert(session, rows, report)
     return report
+
+
+@dataclass
+class _Table:
+    delimiter: str
+    header: list[str]  # lower-case names, NFC
+    reader: Iterator[list[str]]
+
+
+def _open_table(path: Path, problems: list[Problem]) -> _Table | None:
+    """A CSV file's separator, header and rows; None (and a problem) when it is empty."""
+    text = _read_text(path)
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        problems.append(Problem(1, "", "the file is empty; the first line must be the header"))
+        return None
+    delimiter = _sniff_delimiter(lines[0])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return _Table(delimiter, [nfc(name).lower() for name in next(reader)], reader)
 
 
 def _read_text(path: Path) -> str:
@@ -130,31 +144,31 @@ def _sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _check_header(header: list[str], report: ImportReport) -> bool:
+def _check_header(header: list[str], found: list[Problem], columns: tuple[str, ...]) -> bool:
     """Report unknown and repeated columns; False (import nothing) when `code` is missing."""
     problems: list[Problem] = []
     seen: set[str] = set()
     for name in header:
         if name in seen:
             problems.append(Problem(1, name, "column appears twice; the first is used"))
-        elif name not in COLUMNS:
+        elif name not in columns:
             problems.append(
-                Problem(1, name, f"unknown column, ignored (columns are: {', '.join(COLUMNS)})")
+                Problem(1, name, f"unknown column, ignored (columns are: {', '.join(columns)})")
             )
         seen.add(name)
     if "code" in header:
-        report.problems.extend(problems)
+        found.extend(problems)
         return True
     if len(header) == 1:
         hint = _separator_hint(header[0])
         message = (
             f"the header has one column{hint}; separate the columns with commas, "
-            f"semicolons or tabs ({', '.join(COLUMNS)})"
+            f"semicolons or tabs ({', '.join(columns)})"
         )
         problems = []  # the one "column" is the whole line: listing it says nothing more
     else:
-        message = f"the header has no 'code' column (columns are: {', '.join(COLUMNS)})"
-    report.problems.extend([Problem(1, "code", message), *problems])
+        message = f"the header has no 'code' column (columns are: {', '.join(columns)})"
+    found.extend([Problem(1, "code", message), *problems])
     return False
 
 
@@ -175,19 +189,14 @@ def _numbered_rows(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]
         line = reader.line_num + 1  # type: ignore[attr-defined]
 
 
-def _valid_rows(
-    reader: Iterator[list[str]],
-    header: list[str],
-    procedures: dict[str, str],
-    report: ImportReport,
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(code key, item values) for every good row; problems of the others go to `report`."""
-    first_line: dict[str, int] = {}  # code key -> line that registered it
-    for line, fields in _numbered_rows(reader):
+def _table_rows(table: _Table, problems: list[Problem]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, {column: cell}) of the rows that are not blank and not too long."""
+    header = table.header
+    for line, fields in _numbered_rows(table.reader):
         if not any(f.strip() for f in fields):
             continue  # blank lines, and rows of empty cells that spreadsheets leave at the end
         if len(fields) > len(header):
-            report.problems.append(
+            problems.append(
                 Problem(
                     line, "",
                     f"{len(fields)} fields but the header has {len(header)} columns; "
@@ -199,6 +208,15 @@ def _valid_rows(
         raw: dict[str, str] = {}
         for name, value in zip(header, fields, strict=False):
             raw.setdefault(name, value)
+        yield line, raw
+
+
+def _valid_rows(
+    table: _Table, procedures: dict[str, str], report: ImportReport
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(code key, item values) for every good row; problems of the others go to `report`."""
+    first_line: dict[str, int] = {}  # code key -> line that registered it
+    for line, raw in _table_rows(table, report.problems):
         values, problems = _parse_row(line, raw, procedures)
         key = code_key(values.get("code") or "")
         if not problems and key in first_line:
@@ -282,8 +300,20 @@ def _upsert(session: Session, rows: dict[str, dict[str, Any]], report: ImportRep
     if changed:
         # Bulk UPDATE by primary key (SQLAlchemy 2 "executemany" form).
         session.execute(update(InventoryItem), changed)
+    if new or changed:  # items came, or moved to another procedure, unit or year
+        summary.rebuild_cells(session)
     report.added, report.changed = len(new), len(changed)
     report.not_in_file = len(existing.keys() - rows.keys())
+
+
+# What can link a record to an item, strongest first: an archivist's mapping CSV, the
+# record's folder (or file) name, a QR code on page 1, a code printed on page 1 (OCR text).
+LINK_SOURCES = ("mapping", "folder", "qr", "text")
+# Where the worker leaves a code it read on page 1: {"code", "source": "qr"|"text"} and, when
+# the other source read a different code, "also": {"code", "source"} (sohoa.ocr.codes).
+FOUND_KEY = "dossier_code_found"
+# Columns of a mapping CSV: the dossier code, and the record by its id or by its path.
+MAPPING_COLUMNS = ("code", "record_id", "source", "batch")
 
 
 @dataclass(frozen=True)
@@ -291,6 +321,7 @@ class UnregisteredRecord:
     uid: str
     batch: str
     rel_path: str
+    found_code: str | None = None  # a code read on page 1 that the register does not list
 
 
 @dataclass(frozen=True)
@@ -299,12 +330,27 @@ class UnscannedItem:
     title: str
 
 
+@dataclass(frozen=True)
+class LinkConflict:
+    """A record whose sources name different dossiers: linked by precedence, shown to a person."""
+
+    uid: str
+    batch: str
+    rel_path: str
+    linked_code: str | None  # the code the record is linked to (None: no claim is registered)
+    claims: tuple[tuple[str, str], ...]  # (source, code), strongest source first
+
+
 @dataclass
 class LinkReport:
-    newly_linked: int = 0
+    newly_linked: int = 0  # links made or moved to another item by this call
+    unlinked: int = 0  # links dropped because nothing names the item any more
     linked: int = 0  # records linked to an item after this call
+    mapped: int = 0  # records linked by the mapping file given to this call
     unregistered: list[UnregisteredRecord] = field(default_factory=list)  # scanned, not in register
     unscanned: list[UnscannedItem] = field(default_factory=list)  # registered, not scanned
+    conflicts: list[LinkConflict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # bad lines of the mapping file
 
 
 def dossier_codes(rel_path: str) -> tuple[str, ...]:
@@ -317,44 +363,170 @@ def dossier_codes(rel_path: str) -> tuple[str, ...]:
     return (code_key(name),) if stem == name else (code_key(name), code_key(stem))
 
 
-def link_records(session: Session) -> LinkReport:
-    """Set Record.inventory_item_id by dossier code, and list what does not match either way.
+@dataclass(frozen=True)
+class _Item:
+    id: int
+    code: str
 
-    Links already made are kept (a record's name never changes). Duplicates are linked like
-    any record but not listed as unregistered: they are copies of a record that is listed.
+
+def _register(session: Session) -> dict[str, _Item]:
+    query = select(InventoryItem.id, InventoryItem.code)
+    return {code_key(code): _Item(item_id, code) for item_id, code in session.execute(query)}
+
+
+def read_mapping(session: Session, path: Path, problems: list[Problem]) -> dict[int, int]:
+    """{record id: item id} from a mapping CSV; bad lines go to `problems` and are skipped.
+
+    Columns (case-insensitive, any order, separator as for the register): `code`, the dossier
+    code of the register, and the record as `record_id` (the id `sohoa export` and `sohoa link`
+    show) or as `source` (its path in its batch, as `sohoa export` shows), with `batch` when
+    that path is in several batches.
     """
-    items = {code_key(code): item_id for item_id, code in session.execute(
-        select(InventoryItem.id, InventoryItem.code)
-    )}  # fmt: skip
-    report = LinkReport()
-    updates: list[dict[str, Any]] = []
+    table = _open_table(path, problems)
+    if table is None or not _check_header(table.header, problems, MAPPING_COLUMNS):
+        return {}
+    if not {"record_id", "source"} & set(table.header):
+        problems.append(Problem(1, "record_id", "name the record: a record_id or a source column"))
+        return {}
+    items = _register(session)
+    by_uid: dict[str, int] = {}
+    by_path: dict[str, dict[str, int]] = {}  # NFC path -> {batch: record id}
+    query = select(Record.id, Record.uid, Record.rel_path, Batch.name).join(Batch)
+    for record_id, uid, rel_path, batch in session.execute(query):
+        by_uid[uid] = record_id
+        by_path.setdefault(nfc(rel_path), {})[batch] = record_id
+    links: dict[int, int] = {}
+    first_line: dict[int, int] = {}
+    for line, raw in _table_rows(table, problems):
+        record_id, problem = _mapped_record(line, raw, by_uid, by_path)
+        code = nfc(raw.get("code") or "")
+        item = items.get(code_key(code))
+        if problem is None and item is None:
+            problem = Problem(
+                line, "code", f"code {code!r} is not in the register" if code else "no code"
+            )
+        if problem is None and record_id in first_line and links[record_id] != item.id:
+            problem = Problem(
+                line, "", f"the record is mapped to another code on line {first_line[record_id]}"
+            )
+        if problem is not None:
+            problems.append(problem)
+            continue
+        first_line.setdefault(record_id, line)
+        links[record_id] = item.id
+    return links
+
+
+def _mapped_record(
+    line: int, raw: dict[str, str], by_uid: dict[str, int], by_path: dict[str, dict[str, int]]
+) -> tuple[int, Problem | None]:
+    """The record a mapping row names, or the problem with it."""
+    uid = nfc(raw.get("record_id") or "")
+    if uid:
+        if uid in by_uid:
+            return by_uid[uid], None
+        return 0, Problem(line, "record_id", f"no record with id {uid!r}")
+    source = nfc(raw.get("source") or "").replace("\\", "/").strip("/")
+    if not source:
+        return 0, Problem(line, "source", "no record_id and no source: which record is it?")
+    in_batches = by_path.get(source, {})
+    batch = nfc(raw.get("batch") or "")
+    if batch:
+        if batch in in_batches:
+            return in_batches[batch], None
+        return 0, Problem(line, "source", f"no record {source!r} in batch {batch!r}")
+    if len(in_batches) == 1:
+        return next(iter(in_batches.values())), None
+    if not in_batches:
+        return 0, Problem(line, "source", f"no record {source!r} in any batch")
+    names = ", ".join(sorted(in_batches))
+    return 0, Problem(line, "batch", f"{source!r} is in batches {names}: add a batch column")
+
+
+def link_records(session: Session, mapping: dict[int, int] | None = None) -> LinkReport:
+    """Link records to register items, list what does not match either way, and the records
+    whose sources disagree.
+
+    `mapping` ({record id: item id}, from `read_mapping`) links those records whatever else
+    says; such links stay until another mapping moves them. Every other record is linked by
+    the strongest source that names a registered code: folder or file name, then the QR code,
+    then the code in the text of page 1 (both found by the worker, in the record's metadata).
+    Duplicates are linked like any record but not listed as unregistered: they are copies of
+    a record that is listed. Coverage summaries of the items involved are refreshed.
+    """
+    mapping = mapping or {}
+    items = _register(session)
+    codes = {item.id: item.code for item in items.values()}
+    report = LinkReport(mapped=len(mapping))
+    changes: list[dict[str, Any]] = []
+    touched: set[int | None] = set()
     query = (
-        select(Record.id, Record.uid, Record.rel_path, Record.state, Record.inventory_item_id)
-        .add_columns(Batch.name)
+        select(Record.id, Record.uid, Record.rel_path, Record.state, Record.inventory_item_id,
+               Record.inventory_link_source, Record.meta[FOUND_KEY], Batch.name)
         .join(Batch, Batch.id == Record.batch_id)
         .order_by(Batch.name, Record.rel_path)
-    )
-    for record_id, uid, rel_path, state, item_id, batch in session.execute(query):
-        match = item_id or _match(items, rel_path)
-        if match is None:
-            if state != RecordState.DUPLICATE:
-                report.unregistered.append(UnregisteredRecord(uid, batch, rel_path))
-            continue
-        report.linked += 1
-        if match != item_id:
-            updates.append({"id": record_id, "inventory_item_id": match})
-    if updates:
-        session.execute(update(Record), updates)
-    report.newly_linked = len(updates)
+    )  # fmt: skip
+    for record_id, uid, rel_path, state, *link, found, batch in session.execute(query):
+        old = (link[0], link[1])
+        current = (mapping[record_id], "mapping") if record_id in mapping else old
+        mapped_code = codes.get(current[0]) if current[1] == "mapping" else None
+        claims = _claims(items, rel_path, found, mapped_code)
+        target = _strongest(items, claims, current)
+        if target != old:
+            changes.append(
+                {"id": record_id, "inventory_item_id": target[0],
+                 "inventory_link_source": target[1]}
+            )  # fmt: skip
+            touched.update((old[0], target[0]))
+            report.newly_linked += target[0] is not None and target[0] != old[0]
+            report.unlinked += target[0] is None and old[0] is not None
+        if target[0] is not None:
+            report.linked += 1
+        elif state != RecordState.DUPLICATE:
+            found_code = next((code for _source, code in claims), None)
+            report.unregistered.append(UnregisteredRecord(uid, batch, rel_path, found_code))
+        if len({code_key(code) for _source, code in claims}) > 1:
+            report.conflicts.append(
+                LinkConflict(uid, batch, rel_path, codes.get(target[0]), tuple(claims))
+            )
+    if changes:
+        session.execute(update(Record), changes)
+    summary.refresh_items(session, touched)
     report.unscanned = list(_unscanned(session))
     return report
 
 
-def _match(items: dict[str, int], rel_path: str) -> int | None:
-    for key in dossier_codes(rel_path):
-        if key in items:
-            return items[key]
-    return None
+def _claims(
+    items: dict[str, _Item], rel_path: str, found: dict[str, Any] | None, mapped: str | None
+) -> list[tuple[str, str]]:
+    """(source, code) of every source that names a dossier, in LINK_SOURCES order.
+
+    A folder name counts only when it is a registered code (most folder names are not codes);
+    a code read on the page counts whatever it is, so an unregistered one can be reported.
+    """
+    claims = [("mapping", mapped)] if mapped else []
+    folder = next((items[key] for key in dossier_codes(rel_path) if key in items), None)
+    if folder is not None:
+        claims.append(("folder", folder.code))
+    for seen in (found, (found or {}).get("also")):
+        if isinstance(seen, dict) and seen.get("code") and seen.get("source") in ("qr", "text"):
+            claims.append((str(seen["source"]), nfc(str(seen["code"]))))
+    return sorted(claims, key=lambda claim: LINK_SOURCES.index(claim[0]))
+
+
+def _strongest(
+    items: dict[str, _Item], claims: list[tuple[str, str]], current: tuple[int | None, str | None]
+) -> tuple[int | None, str | None]:
+    """(item id, source) a record should be linked to. A mapping link, or a link whose source
+    is not recorded (made outside sohoa), is kept; the others follow the strongest claim."""
+    item_id, source = current
+    if source == "mapping" or (item_id is not None and source is None):
+        return current
+    for claim_source, code in claims:
+        item = items.get(code_key(code))
+        if item is not None:
+            return item.id, claim_source
+    return None, None
 
 
 def _unscanned(session: Session) -> Iterable[UnscannedItem]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -85,11 +86,15 @@ class InventoryItem(Base):
     """One dossier of the paper register (mục lục hồ sơ): the denominator of coverage."""
 
     __tablename__ = "inventory_items"
-    # Coverage groups the whole register by these (migration 0002).
+    # Coverage --since, the projection and the burn-up read these covering indexes, never
+    # the table (migration 0003); coverage without --since reads CoverageCell.
     __table_args__ = (
-        Index("ix_inventory_items_procedure", "procedure"),
-        Index("ix_inventory_items_unit", "unit"),
-        Index("ix_inventory_items_year", "year"),
+        Index(
+            "ix_inventory_items_coverage",
+            *("procedure", "unit", "year", "first_digitized_at", "last_digitized_at"),
+            *("expected_pages", "digitized_pages"),
+        ),
+        Index("ix_inventory_items_first_digitized_at", "first_digitized_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +105,30 @@ class InventoryItem(Base):
     year: Mapped[int | None] = mapped_column(Integer)
     location: Mapped[str] = mapped_column(String(200), default="")
     expected_pages: Mapped[int | None] = mapped_column(Integer)
+    # Summary of the linked records with a signed copy (archived or needs_review), kept by
+    # sohoa.records.summary on every change of state or link (migration 0003).
+    first_digitized_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_digitized_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    digitized_pages: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class CoverageCell(Base):
+    """The register summed per (procedure, unit, year): items, digitized items, their pages.
+    `coverage` without --since or batch adds up these few rows instead of 10^6 items; kept
+    by sohoa.records.summary with every item summary change and import (migration 0003)."""
+
+    __tablename__ = "coverage_cells"
+    __table_args__ = (UniqueConstraint("procedure", "unit", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure: Mapped[str] = mapped_column(String(80))
+    unit: Mapped[str] = mapped_column(String(200))
+    year: Mapped[int] = mapped_column(Integer)  # 0: the register gives no year
+    items: Mapped[int] = mapped_column(Integer)
+    digitized: Mapped[int] = mapped_column(Integer)  # items with a signed copy
+    expected_pages: Mapped[int] = mapped_column(Integer)
+    digitized_pages: Mapped[int] = mapped_column(Integer)
+    remaining_pages: Mapped[int] = mapped_column(Integer)  # expected pages of the others
 
 
 class Record(Base):
@@ -132,6 +161,8 @@ class Record(Base):
     output_sha256: Mapped[str | None] = mapped_column(String(64))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"))
     inventory_item_id: Mapped[int | None] = mapped_column(ForeignKey("inventory_items.id"))
+    # What made the link: mapping (a CSV, wins), folder (name), qr or text (found on page 1).
+    inventory_link_source: Mapped[str | None] = mapped_column(String(16))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -180,3 +211,22 @@ class Event(Base):
     tool: Mapped[str | None] = mapped_column(String(80))
     tool_version: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ClassifierModel(Base):
+    """A trained classifier file (migration 0004); the active one classifies new records."""
+
+    __tablename__ = "classifier_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(40), unique=True)
+    path: Mapped[str] = mapped_column(Text)  # data_dir/models/classifier-<version>.model
+    sha256: Mapped[str] = mapped_column(String(64))  # of the whole file
+    catalogue_version: Mapped[str] = mapped_column(String(40))
+    format_version: Mapped[int] = mapped_column(Integer)
+    sklearn_version: Mapped[str] = mapped_column(String(20))
+    training_size: Mapped[int] = mapped_column(Integer)
+    labels: Mapped[list[Any]] = mapped_column(default=list)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)  # held-out calibration
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -161,6 +161,8 @@ def export_rows(session: Session, batch_id: int | None = None) -> Iterator[dict[
             "content_hash": record.content_hash,
             "duplicate_of": record.duplicate_of_id and _uid(session, record.duplicate_of_id),
             "metadata": record.meta,
+            # NĐ 30/2020 Phụ lục VI dossier fields (FileCode, Title, ...), also in `metadata`.
+            "dossier": (record.meta or {}).get("dossier"),
         }
 
 

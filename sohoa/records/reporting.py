@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sohoa.records import coverage, queries
-from sohoa.records.models import ARCHIVED_STATES, Event, InventoryItem, Record, RecordState
+from sohoa.records.models import ARCHIVED_STATES, Event, Record, RecordState
 from sohoa.report.data import Bar, Count, DayPoint, ReportData, Verification
 
 
@@ -26,8 +26,8 @@ def collect_report_data(
     """
     now = now or dt.datetime.now(dt.UTC)
     names = procedure_names or {}
-    has_register = session.scalar(select(func.count()).select_from(InventoryItem)) or 0
-    parts = _from_register(session, names, now) if has_register else _from_records(session, names)
+    register = coverage.has_register(session)
+    parts = _from_register(session, names, now) if register else _from_records(session, names)
     return ReportData(
         generated_at=now,
         failures=tuple(_failures(session)),
@@ -39,7 +39,8 @@ def collect_report_data(
 
 def _from_register(session: Session, names: dict[str, str], now: dt.datetime) -> dict:
     [total] = coverage.inventory_coverage(session)
-    ahead = coverage.projection(session, now=now)
+    totals = (total.items, total.items - total.remaining_items)
+    ahead = coverage.projection(session, now=now, totals=totals)
     return {
         "basis": "inventory",
         "items": total.items,

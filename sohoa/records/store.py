@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from sohoa import __version__
 from sohoa.errors import SohoaError
+from sohoa.records import summary
 from sohoa.records.models import (
     ARCHIVED_STATES,
     Batch,
@@ -180,13 +182,15 @@ def set_state(session: Session, uids: list[str], state: RecordState, *, why: str
     session.execute(
         update(Record).where(Record.uid.in_(uids)).values(state=state, updated_at=utcnow())
     )
-    for record_id, batch_id in session.execute(
-        select(Record.id, Record.batch_id).where(Record.uid.in_(uids))
-    ):
+    moved = session.execute(
+        select(Record.id, Record.batch_id, Record.inventory_item_id).where(Record.uid.in_(uids))
+    ).all()
+    for record_id, batch_id, _item_id in moved:
         add_event(
             session, EventRow("state", detail={"to": state.value, "why": why}),
             batch_id=batch_id, record_id=record_id,
         )  # fmt: skip
+    summary.refresh_items(session, (item_id for _id, _batch, item_id in moved))  # coverage
 
 
 def get_record(session: Session, uid: str) -> Record:
@@ -215,6 +219,7 @@ def _fail(
         batch_id=record.batch_id,
         record_id=record.id,
     )
+    summary.refresh_items(session, [record.inventory_item_id])  # a signed copy may be gone
 
 
 def commit_digest(session: Session, digest: Digest) -> Record | None:
@@ -227,7 +232,12 @@ def commit_digest(session: Session, digest: Digest) -> Record | None:
     record.source_files = list(digest.source_files)
     add_event(
         session,
-        EventRow("digest", tool="sha256", detail={"content_hash": digest.content_hash}),
+        EventRow(
+            "digest",
+            tool="sohoa",
+            tool_version=__version__,
+            detail={"algorithm": "sha256", "content_hash": digest.content_hash},
+        ),
         batch_id=record.batch_id,
         record_id=record.id,
     )
@@ -255,6 +265,7 @@ def mark_duplicate(session: Session, record: Record, original: Record) -> None:
         batch_id=record.batch_id,
         record_id=record.id,
     )
+    summary.refresh_items(session, [record.inventory_item_id])  # coverage
 
 
 def commit_outcome(session: Session, outcome: RecordOutcome) -> Record:
@@ -290,6 +301,7 @@ def commit_outcome(session: Session, outcome: RecordOutcome) -> Record:
         session.add(Page(record_id=record.id, **fields))
     for row in outcome.events:
         add_event(session, row, batch_id=record.batch_id, record_id=record.id)
+    summary.refresh_items(session, [record.inventory_item_id])  # new time and pages
     return record
 
 
@@ -307,4 +319,5 @@ def accept_review(session: Session, uid: str, reviewer: str) -> Record:
         batch_id=record.batch_id,
         record_id=record.id,
     )  # fmt: skip
+    summary.refresh_items(session, [record.inventory_item_id])  # coverage
     return record

@@ -21,7 +21,7 @@ from sohoa.sample import text as vn
 from sohoa.sample.degrade import Degradation, choose
 from sohoa.sample.degrade import degrade as degrade_page
 from sohoa.sample.doc import PageDoc
-from sohoa.sample.render import RenderedPage, font_families, render_page
+from sohoa.sample.render import FAMILY_WEIGHTS, RenderedPage, font_families, render_page
 from sohoa.sample.writer import (
     EXTENSIONS,
     MULTI_PAGE,
@@ -115,9 +115,10 @@ def _location(rng: np.random.Generator) -> str:
 
 def _typography(rng: np.random.Generator) -> dict[str, Any]:
     families = list(font_families())
+    weights = np.array([FAMILY_WEIGHTS.get(f, 1) for f in families], dtype=float)
     return {
-        "family": vn.pick(rng, families),
-        "body_pt": float(rng.integers(22, 29)) / 2,  # 11-14 pt in half points
+        "family": families[int(rng.choice(len(families), p=weights / weights.sum()))],
+        "body_pt": float(rng.integers(20, 30)) / 2,  # 10-14.5 pt in half points
         "line_spacing": round(float(rng.uniform(1.35, 1.6)), 2),
         "seed": int(rng.integers(2**31)),
     }
@@ -298,7 +299,8 @@ def _write_record(
     out_dir: Path, record: RecordPlan, rendered: list[RenderedPage], dpi: int
 ) -> None:
     scans = [
-        degrade_page(r.image, p.degradation) for r, p in zip(rendered, record.pages, strict=True)
+        degrade_page(r.image, p.degradation, dpi)
+        for r, p in zip(rendered, record.pages, strict=True)
     ]
     for file in record.files:
         path = out_dir / file.rel_path

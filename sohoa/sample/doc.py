@@ -56,6 +56,7 @@ class Signature:
     lines: float = 3.0  # height in body line heights
     stamp: bool = False
     advance: bool = True  # False: the next block shares this band (two signers side by side)
+    seal: str = "ỦY BAN NHÂN DÂN"  # the agency's name around the seal's ring (not in the truth)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import cv2
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from sohoa.sample.doc import Cell, Frame, PageDoc, Row, Signature, TableRow
 
@@ -18,8 +19,11 @@ MARGINS_MM = (25.0, 18.0, 18.0, 16.0)  # left, top, right, bottom
 MIN_BODY_PT = 9.0
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
+    # Liberation 2 (fonts-liberation2) covers Vietnamese; the 1.x files in liberation/ do not.
+    Path("/usr/share/fonts/truetype/liberation2"),
     Path("/usr/share/fonts/truetype/liberation"),
     Path("/usr/share/fonts/truetype/noto"),
+    Path("/usr/share/fonts/truetype/freefont"),
 )
 # family -> (regular, bold, italic, bold italic) file names; a family is used only if its
 # regular and bold faces are installed, and a missing italic falls back to the upright face.
@@ -36,6 +40,31 @@ FAMILY_FILES = {
                    "NotoSerif-BoldItalic.ttf"),
     "Noto Sans": ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSans-Italic.ttf",
                   "NotoSans-BoldItalic.ttf"),
+    "DejaVu Serif Condensed": ("DejaVuSerifCondensed.ttf", "DejaVuSerifCondensed-Bold.ttf",
+                               "DejaVuSerifCondensed-Italic.ttf",
+                               "DejaVuSerifCondensed-BoldItalic.ttf"),
+    "DejaVu Sans Condensed": ("DejaVuSansCondensed.ttf", "DejaVuSansCondensed-Bold.ttf",
+                              "DejaVuSansCondensed-Oblique.ttf",
+                              "DejaVuSansCondensed-BoldOblique.ttf"),
+    "Noto Serif Display": ("NotoSerifDisplay-Regular.ttf", "NotoSerifDisplay-Bold.ttf",
+                           "NotoSerifDisplay-Italic.ttf", "NotoSerifDisplay-BoldItalic.ttf"),
+    "FreeSerif": ("FreeSerif.ttf", "FreeSerifBold.ttf", "FreeSerifItalic.ttf",
+                  "FreeSerifBoldItalic.ttf"),
+    "FreeSans": ("FreeSans.ttf", "FreeSansBold.ttf", "FreeSansOblique.ttf",
+                 "FreeSansBoldOblique.ttf"),
+    # Typewritten dossiers of the 1990s and forms filled on old printers.
+    "FreeMono": ("FreeMono.ttf", "FreeMonoBold.ttf", "FreeMonoOblique.ttf",
+                 "FreeMonoBoldOblique.ttf"),
+    "Liberation Mono": ("LiberationMono-Regular.ttf", "LiberationMono-Bold.ttf",
+                        "LiberationMono-Italic.ttf", "LiberationMono-BoldItalic.ttf"),
+}  # fmt: skip
+# How often each family is drawn: Times New Roman is the official typeface of administrative
+# documents (Nghị định 30/2020), so its look-alikes (Liberation Serif, FreeSerif) lead.
+FAMILY_WEIGHTS = {
+    "Liberation Serif": 5, "FreeSerif": 4, "DejaVu Serif": 2, "Noto Serif": 2,
+    "Liberation Sans": 2, "DejaVu Sans": 1, "Noto Sans": 1, "FreeSans": 1,
+    "DejaVu Serif Condensed": 1, "DejaVu Sans Condensed": 1, "Noto Serif Display": 1,
+    "FreeMono": 1, "Liberation Mono": 1,
 }  # fmt: skip
 STAMP_RED = (205, 35, 45)
 # Letters from each part of the Vietnamese repertoire; a face missing one misses its block.
@@ -125,7 +154,7 @@ class _Layout:
     dots: list[tuple[float, float, float]] = field(default_factory=list)  # x0, x1, y
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
     photos: list[tuple[float, float, float, float]] = field(default_factory=list)
-    signatures: list[tuple[float, float, float, float, bool]] = field(default_factory=list)
+    signatures: list[tuple[float, float, float, float, bool, str]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     bottom: float = 0.0
 
@@ -256,7 +285,7 @@ class _Painter:
     def signature(self, block: Signature, y: float) -> _Layout:
         out = _Layout()
         height = block.lines * self.line_h
-        box = (self.x(block.x0), y, self.x(block.x1), y + height, block.stamp)
+        box = (self.x(block.x0), y, self.x(block.x1), y + height, block.stamp, block.seal)
         out.signatures.append(box)
         out.bottom = y + height if block.advance else y
         return out
@@ -347,18 +376,64 @@ def _star(cx: float, cy: float, radius: float) -> list[tuple[float, float]]:
     return points
 
 
-def _stamp(page: Image.Image, center: tuple[float, float], dpi: int, rng: np.random.Generator):
-    """A red round seal, multiplied over the page so the ink beneath stays visible."""
-    layer = Image.new("RGB", page.size, "white")
-    draw = ImageDraw.Draw(layer)
+def _ring_text(
+    mask: Image.Image, text: str, centre: tuple[float, float], radius: float, font_path: Path
+) -> None:
+    """Letters of `text` upright around a circle (tops outward), as on a round seal."""
+    size = max(6, round(radius * 0.2))
+    font = _font(font_path, size)
+    text = f"{text} ★ " if "★" not in text else text
+    spread = 2 * math.pi * 0.92  # leave a small gap where the text starts and ends
+    step = spread / max(len(text), 1)
+    cx, cy = centre
+    for index, char in enumerate(text):
+        if char == " " or char == "★":
+            continue
+        angle = -math.pi / 2 - spread / 2 + (index + 0.5) * step  # clockwise from the top
+        glyph = Image.new("L", (size * 2, size * 2), 0)
+        ImageDraw.Draw(glyph).text((size, size), char, font=font, fill=255, anchor="mm")
+        glyph = glyph.rotate(-math.degrees(angle) - 90, resample=Image.Resampling.BILINEAR)
+        x = cx + radius * math.cos(angle) - size
+        y = cy + radius * math.sin(angle) - size
+        mask.paste(255, (round(x), round(y)), glyph)
+
+
+def _stamp(
+    page: Image.Image,
+    center: tuple[float, float],
+    dpi: int,
+    rng: np.random.Generator,
+    seal: str,
+    fonts: FontSet,
+) -> Image.Image:
+    """A red round seal with the agency's name round the ring, multiplied over the page so
+    the ink beneath stays visible; pressed unevenly, as by hand."""
     radius = 17.5 / 25.4 * dpi
     cx, cy = center
-    ring = max(3, round(dpi / 60))
-    shade = tuple(int(c + rng.integers(-15, 15)) for c in STAMP_RED)
-    for r, w in ((radius, ring), (radius * 0.62, max(2, ring // 2))):
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=shade, width=w)
-    draw.polygon(_star(cx, cy, radius * 0.35), fill=shade)
-    return ImageChops.multiply(page, layer)
+    box = (round(cx - radius - 4), round(cy - radius - 4), round(cx + radius + 4),
+           round(cy + radius + 4))  # fmt: skip
+    size = (box[2] - box[0], box[3] - box[1])
+    mask = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(mask)
+    local = (cx - box[0], cy - box[1])
+    ring = max(2, round(dpi / 80))
+    for r, w in ((radius, ring), (radius * 0.62, max(1, ring // 2))):
+        draw.ellipse((local[0] - r, local[1] - r, local[0] + r, local[1] + r), outline=255, width=w)
+    draw.polygon(_star(*local, radius * 0.3), fill=255)
+    if seal:
+        _ring_text(mask, seal, local, radius * 0.81, fonts.bold)
+    # Uneven pressure: a smooth random strength field, never zero.
+    coarse = rng.uniform(0.55, 1.0, size=(4, 4)).astype(np.float32)
+    pressure = cv2.resize(coarse, size, interpolation=cv2.INTER_CUBIC)
+    strength = np.asarray(mask, np.float32) / 255.0 * np.clip(pressure, 0.4, 1.0)
+    shade = np.array([c + rng.integers(-15, 15) for c in STAMP_RED], np.float32)
+    # Multiply: white where no ink, the seal's red where full strength.
+    layer = 255.0 - strength[..., None] * (255.0 - shade)
+    region = np.asarray(page.crop(box), np.float32)
+    inked = (region * layer / 255.0).round().astype(np.uint8)
+    page = page.copy()
+    page.paste(Image.fromarray(inked, "RGB"), box[:2])
+    return page
 
 
 def render_page(doc: PageDoc, dpi: int) -> RenderedPage:
@@ -401,11 +476,16 @@ def render_page(doc: PageDoc, dpi: int) -> RenderedPage:
                 )
                 under = text.y + text.font.size * 0.18
                 draw.line((left, under, right, under), fill=doc.ink, width=rule)
-        for x0, y0, x1, y1, stamp in part.signatures:
-            _scribble(draw, (x0, y0, x1, y1), rng, doc.sign_ink, dpi)
+        for x0, y0, x1, y1, stamp, seal in part.signatures:
+            # Signers do not keep to the box: the strokes often run over the printed name
+            # below or the role above.
+            reach = (y1 - y0) * rng.uniform(-0.25, 0.45)
+            _scribble(draw, (x0, y0 + min(reach, 0), x1, y1 + max(reach, 0)), rng, doc.sign_ink,
+                      dpi)  # fmt: skip
             if stamp:
-                stamps.append((x0 + (x1 - x0) * rng.uniform(0.0, 0.3), (y0 + y1) / 2))
+                centre = (x0 + (x1 - x0) * rng.uniform(0.0, 0.3), (y0 + y1) / 2)
+                stamps.append((centre, seal))
         lines.extend(part.lines)
-    for center in stamps:
-        image = _stamp(image, center, dpi, rng)
+    for centre, seal in stamps:
+        image = _stamp(image, centre, dpi, rng, seal, painter.fonts)
     return RenderedPage(image, tuple(lines))

@@ -335,6 +335,11 @@ def date_line(ctx: Context) -> str:
     return f"{upper_first(ctx.place.ward_full)}, {long_date(ctx.when)}"
 
 
+def seal_text(ctx: Context) -> str:
+    """What runs around the ring of the ward's round seal."""
+    return f"ỦY BAN NHÂN DÂN {ctx.place.ward_full} {ctx.place.district_full}".upper()
+
+
 def centred_header(ctx: Context, number: str | None) -> list[Block]:
     blocks: list[Block] = [
         Row((Cell(NATION, align="center", bold=True),)),
@@ -411,7 +416,13 @@ def field_rows(
 
 
 def signature_rows(
-    role: str, name: str, *, stamp: bool, left: tuple[str, str] | None = None, note: bool = True
+    role: str,
+    name: str,
+    *,
+    stamp: bool,
+    left: tuple[str, str] | None = None,
+    note: bool = True,
+    seal: str = "ỦY BAN NHÂN DÂN",
 ) -> list[Block]:
     """Signature block on the right half; `left` adds a second signer (role, name)."""
     span = (0.5, 1.0)
@@ -425,7 +436,7 @@ def signature_rows(
         blocks.append(Row((Cell("(Ký, ghi rõ họ tên)", *span, align="center", italic=True),)))
     if left:
         blocks.append(Signature(0.08, 0.38, lines=2.6, stamp=False, advance=False))
-    blocks.append(Signature(0.58, 0.92, lines=2.6, stamp=stamp))
+    blocks.append(Signature(0.58, 0.92, lines=2.6, stamp=stamp, seal=seal))
     blocks.append(Row(tuple(name_cells), space_before=0.2))
     return blocks
 
@@ -463,7 +474,9 @@ def form_page(
     fields = choose_fields(rng, ctx, keywords)
     blocks += field_rows(fields, layout, leader=bool(rng.random() < 0.4))
     blocks.append(Row((Cell(CERTIFY),), space_before=0.6, hanging=0.0))
-    blocks += signature_rows("NGƯỜI YÊU CẦU", ctx.applicant.name, stamp=bool(rng.random() < 0.3))
+    blocks += signature_rows(
+        "NGƯỜI YÊU CẦU", ctx.applicant.name, stamp=bool(rng.random() < 0.3), seal=seal_text(ctx)
+    )
     return blocks
 
 
@@ -506,7 +519,9 @@ def id_card_page(rng: np.random.Generator, ctx: Context) -> list[Block]:
         Row((Cell(date_line(ctx), align="center", italic=True),)),
     ]
     official = person_name(rng, bool(rng.random() < 0.5))
-    blocks += signature_rows("CÔNG CHỨC TƯ PHÁP - HỘ TỊCH", official, stamp=True, note=False)
+    blocks += signature_rows(
+        "CÔNG CHỨC TƯ PHÁP - HỘ TỊCH", official, stamp=True, note=False, seal=seal_text(ctx)
+    )
     return blocks
 
 
@@ -639,5 +654,7 @@ def other_page(rng: np.random.Generator, ctx: Context, title: str) -> list[Block
     if recipient:
         blocks.append(Row((Cell(recipient, x0=0.1),), space_before=0.8))
     blocks += field_rows(fields, "plain", leader=bool(rng.random() < 0.3))
-    blocks += signature_rows(signer[0], signer[1], stamp=signer[2], note=not signer[2])
+    blocks += signature_rows(
+        signer[0], signer[1], stamp=signer[2], note=not signer[2], seal=seal_text(ctx)
+    )
     return blocks
