@@ -2,11 +2,15 @@
 each way of deciding is, on records none of them was fitted on.
 
 1. The vectorizer is fitted once on every example.
-2. Held-out folds: a model fitted on the other folds gives each record of a sample its
-   probabilities; the rules score the same records. These are what the combiner sees in
-   production (a model that never saw the record), so the stacker is fitted on them.
+2. Held-out parts: a sample of the records (at most STACKER_SAMPLE) is cut into parts; a
+   model fitted on (at most HELD_OUT_TRAIN_MAX of) the other records gives each record of a
+   part its probabilities, and the rules score it. That is what the combiner sees in
+   production, a model that never saw the record, so the stacker is fitted on it. Half of
+   each part is scored again as a damaged twin (noise.twin), so that the stacker also sees
+   the two scorers disagree.
 3. The stacker's own quality is measured by cross-validation over records, next to the
-   rules alone, the model alone and the agreement rule (Brier score and accuracy).
+   rules alone, the model alone and the agreement rule (Brier score and accuracy), on the
+   records and on their twins apart.
 4. The final model is fitted on every example.
 """
 
@@ -37,12 +41,12 @@ from sohoa.classify.document import Zone, has_text, zones
 from sohoa.classify.model import (
     MIN_PER_LABEL,
     TrainedModel,
+    column_array,
     fit_classifier,
     make_vectorizer,
     model_input,
     new_info,
 )
-from sohoa.classify.model import _column_array as column_array
 from sohoa.classify.noise import twin
 from sohoa.errors import SohoaError
 

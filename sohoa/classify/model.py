@@ -96,7 +96,7 @@ class TrainedModel:
 
     def probabilities_many(self, rows: list[tuple[str, str, str]]) -> list[dict[str, float]]:
         """The same through scikit-learn, for many records at once."""
-        matrix = self.classifier.predict_proba(self.vectorizer.transform(_column_array(rows)))
+        matrix = self.classifier.predict_proba(self.vectorizer.transform(column_array(rows)))
         labels = [str(label) for label in self.classifier.classes_]
         return [dict(zip(labels, map(float, row), strict=True)) for row in matrix]
 
@@ -205,7 +205,7 @@ def _clean(folded: str) -> str:
     return _DIGITS.sub("0", folded) or EMPTY
 
 
-def _column_array(rows: list[tuple[str, str, str]]) -> np.ndarray:
+def column_array(rows: list[tuple[str, str, str]]) -> np.ndarray:
     array = np.empty((len(rows), 3), dtype=object)
     for index, row in enumerate(rows):
         array[index] = row

@@ -1,5 +1,5 @@
-"""`sohoa classify train|eval|models|activate`: gather labelled records, OCR them once,
-fit and store versioned models, and measure them.
+"""`sohoa classify train|models|activate`: gather labelled records, OCR them once, fit
+and store versioned models, choose the active one (`eval` is in evaluation.py).
 
 Labelled records come from the database (records whose procedure a person accepted or set
 with `sohoa review`) and from folders with a `_truth.jsonl` (such as `sohoa sample` writes).
