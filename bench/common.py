@@ -176,11 +176,12 @@ def mean(values: Sequence[float]) -> float:
 # --- peak memory per process -----------------------------------------------------------------
 
 
-def _hwm_kb(pid: int) -> int:
-    """The kernel's high-water mark of the process's resident memory (VmHWM), in KiB."""
+def status_kb(pid: int, name: str = "VmHWM") -> int:
+    """A memory line of /proc/PID/status in KiB: VmHWM is the kernel's high-water mark of
+    the process's resident memory, VmRSS the current value; 0 once the process is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{name}:"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -240,7 +241,7 @@ class PeakSampler:
                 except psutil.Error:
                     continue
                 if role is not None:
-                    self.peaks_kb[role] = max(self.peaks_kb.get(role, 0), _hwm_kb(process.pid))
+                    self.peaks_kb[role] = max(self.peaks_kb.get(role, 0), status_kb(process.pid))
             self._stop.wait(self._every)
 
 

@@ -31,6 +31,9 @@ DASK_CONFIG = {
     "distributed.worker.profile.enabled": False,
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.scheduler.active-memory-manager.start": False,  # no replicas to reduce
+    # Debug logs of recent messages and transitions (1000 by default: with a copy of each
+    # task's arguments, ~10 MB of driver memory for nothing).
+    "distributed.admin.low-level-log-length": 100,
     # One task per single-threaded worker: none waits behind a long record on a busy worker
     # while another worker is idle (the driver's window keeps the next ones queued).
     "distributed.scheduler.worker-saturation": 1.0,

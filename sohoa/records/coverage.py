@@ -97,24 +97,12 @@ def _without_jit(session: Session) -> None:
 
 
 def _index_order(by: tuple[str, ...]) -> tuple[str, ...] | None:
-    """The dimensions in the order of a covering index that starts with them, if one does."""
+    """The dimensions in the order of a covering index that starts with them, if one does:
+    SQLite then groups while it reads the index, without sorting."""
     for columns in INDEX_ORDERS:
         if set(by) == set(columns[: len(by)]):
             return columns[: len(by)]
     return None
-
-
-def _execute_in_index_order(session: Session, query: Select) -> list[Any]:
-    """Rows of a query whose groups a covering index delivers in order. PostgreSQL's planner
-    would rather hash 10^6 rows than read them in order, which measured 2.5 times slower
-    (0.41 s against 0.16 s for 3*10^5 items): hashing is off for this statement only."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return list(connection.execute(query).all())
-    connection.execute(text("SET LOCAL enable_hashagg = off"))
-    rows = connection.execute(query).all()
-    connection.execute(text("SET LOCAL enable_hashagg TO DEFAULT"))
-    return list(rows)
 
 
 def has_register(session: Session) -> bool:
@@ -273,8 +261,6 @@ def inventory_coverage(
         found = session.connection().execute(_by_batch(by, since)).all()
     elif since is None:
         found = session.connection().execute(_from_cells(by)).all()
-    elif by and _index_order(by):
-        found = _execute_in_index_order(session, _from_summary(by, since))
     else:
         found = session.connection().execute(_from_summary(by, since)).all()
     rows = [_row(by, row) for row in found]
