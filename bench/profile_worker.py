@@ -97,8 +97,9 @@ def run_records(work: Path) -> None:
         print(f"  {step:8s} {seconds / pages:.3f}")
 
 
-def summarise_collapsed(path: Path, top: int) -> None:
-    """Top functions by self and total share of py-spy's samples (collapsed stack format)."""
+def summarise_collapsed(path: Path, top: int, python_s_per_page: float) -> None:
+    """Top functions by self and total share of py-spy's samples (collapsed stack format),
+    each share also as ms per page of the Python process's CPU (`python_s_per_page`)."""
     own: collections.Counter[str] = collections.Counter()
     total: collections.Counter[str] = collections.Counter()
     samples = 0
@@ -116,12 +117,11 @@ def summarise_collapsed(path: Path, top: int) -> None:
         for frame in dict.fromkeys(frames):
             total[frame] += n
     print(f"py-spy: {samples} samples of the Python process (tesseract runs as a child)")
-    print(f"top {top} by self share:")
-    for frame, n in own.most_common(top):
-        print(f"  {100 * n / samples:5.1f}%  {frame}")
-    print(f"top {top} by total share:")
-    for frame, n in total.most_common(top):
-        print(f"  {100 * n / samples:5.1f}%  {frame}")
+    for title, counts in (("self", own), ("total", total)):
+        print(f"top {top} by {title} share (and ms of Python CPU per page):")
+        for frame, n in counts.most_common(top):
+            ms = 1000 * python_s_per_page * n / samples
+            print(f"  {100 * n / samples:5.1f}%  {ms:6.1f}  {frame}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
