@@ -14,7 +14,7 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from sohoa.archive import SignerSpec, create_test_identity, sign_pdf, verapdf
 from sohoa.archive.verify import file_problems
@@ -189,6 +189,39 @@ def _reasons(uid: str) -> list[str]:
     return [problem.split(":")[0] for problem in last["detail"]["problems"]]
 
 
+def _states(settings: Settings) -> dict[str, tuple[str, str | None]]:
+    """uid -> (state, error reason) of every record."""
+    with database_session(settings.database_url) as session:
+        rows = session.execute(select(Record.uid, Record.state, Record.error_reason))
+        return {uid: (str(state), reason) for uid, state, reason in rows}
+
+
+def test_a_missing_or_changed_copy_fails_as_damaged_and_stops_counting(
+    initialised: Settings, unsigned_pdf: bytes
+) -> None:
+    settings = initialised
+    (kept, _), (changed, changed_path), (gone, gone_path) = archive_copies(
+        settings, unsigned_pdf, 3
+    )
+    changed_path.write_bytes(changed_path.read_bytes() + b"%%EOF\n")
+    gone_path.unlink()
+    pdfa_audit.exclude(changed_path, gone_path)
+
+    result = invoke("verify", "--format", "json", "--workers", "1")
+    assert result.exit_code == 2, result.output
+    assert _states(settings) == {
+        kept: ("archived", None), changed: ("failed", "damaged"), gone: ("failed", "damaged")
+    }  # fmt: skip
+    [coverage] = json.loads(invoke("coverage", "--format", "json").output)
+    assert (coverage["registered"], coverage["digitized"]) == (3, 1)
+    status = invoke("status")
+    assert "damaged" in status.output and "sha256_mismatch" in status.output
+    events = json.loads(invoke("events", "--record", gone, "--format", "json").output)
+    assert [(e["kind"], e["outcome"]) for e in events[-2:]] == [
+        ("verify", "failed"), ("fail", "failed")
+    ]  # fmt: skip
+
+
 def _sign_as(settings: Settings, path: Path, data: bytes) -> None:
     """Put `data` in place as if it had been archived so: the database's hash matches."""
     path.write_bytes(data)
@@ -243,11 +276,16 @@ def test_sohoa_verify_reports_each_tampered_record_with_its_reason(
     assert not any(rows[uid]["ok"] for uid, _path in tampered)
     assert "6.2.4" in rows[cases["not_pdfa"][0]]["problems"] or not verapdf.available()
 
-    # The same verdicts from two Dask workers, and --since leaves out older archives.
+    # Missing and changed copies failed as damaged; the others stay archived, and two Dask
+    # workers give them the same verdicts; --since leaves out older archives.
+    damaged = {cases[name][0] for name in ("byte", "appended", "truncated", "deleted")}
+    assert {uid for uid, (state, _reason) in _states(settings).items() if state == "failed"} == (
+        damaged
+    )
     parallel = invoke("verify", "--format", "json", "--workers", "2")
     assert parallel.exit_code == 2
     assert {r["record"]: r["problems"] for r in json.loads(parallel.output)} == {
-        uid: row["problems"] for uid, row in rows.items()
+        uid: row["problems"] for uid, row in rows.items() if uid not in damaged
     }
     tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
     later = invoke("verify", "--since", tomorrow, "--format", "json")

@@ -1,5 +1,6 @@
 """`sohoa verify`: re-hash every archived file, validate its signatures, its structure (qpdf)
 and its PDF/A claim (veraPDF, or the quick check), and record the verdict as a `verify` event.
+A copy that is missing or changed fails its record as `damaged` (see FIXITY_PROBLEMS).
 
 Files are checked in chunks, each in one call of `verify_files`: veraPDF's Java start costs
 several CPU-seconds, so a chunk validates all its files in one start. A few files are checked
@@ -42,6 +43,10 @@ MAX_CHUNK = 200  # files per veraPDF start
 # veraPDF's Java start is ~7 CPU-s and each file ~0.3 CPU-s more, Dask's start ~10 CPU-s,
 # so below a few hundred files one process (one Java start) finishes first.
 PARALLEL_FROM = 200
+# Problems that mean the signed copy is gone or no longer the file archived (fixity): the
+# record stops counting as digitized. Trust, timestamp and PDF/A verdicts on an unchanged
+# file are reported only: a wrong trust root in the configuration must not fail the archive.
+FIXITY_PROBLEMS = ("missing", "sha256_mismatch", "unreadable")
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,9 @@ def _record(
                 batch_id=item.batch_id,
                 record_id=item.record_id,
             )  # fmt: skip
+            damage = [p for p in result.problems if p.startswith(FIXITY_PROBLEMS)]
+            if damage:
+                store.mark_damaged(session, item.record_id, damage)
 
 
 def _workers(request: VerifyRequest, files: int) -> int:

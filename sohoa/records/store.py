@@ -6,7 +6,7 @@ Only the driver calls these: workers compute, one writer keeps transactions shor
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -27,6 +27,8 @@ from sohoa.records.models import (
 )
 from sohoa.records.outcome import Digest, EventRow, RecordOutcome
 
+# The error reason of a record whose archived copy failed its fixity check.
+DAMAGED = "damaged"
 # A lock not refreshed for this long belongs to a driver that died (power cut, SIGKILL).
 LOCK_STALE_AFTER = dt.timedelta(minutes=5)
 
@@ -220,6 +222,16 @@ def _fail(
         record_id=record.id,
     )
     summary.refresh_items(session, [record.inventory_item_id])  # a signed copy may be gone
+
+
+def mark_damaged(session: Session, record_id: int, problems: Sequence[str]) -> None:
+    """`sohoa verify` found the signed copy gone or changed: the record fails as `damaged`,
+    so its dossier no longer counts as digitized, and `sohoa resume` makes a new copy from
+    the source (never modified). The verify event before this one keeps the evidence."""
+    record = session.get(Record, record_id)
+    if record is None:
+        raise LookupError(f"record {record_id} vanished from the database")
+    _fail(session, record, DAMAGED, "; ".join(problems), ())
 
 
 def commit_digest(session: Session, digest: Digest) -> Record | None:
