@@ -188,11 +188,16 @@ def status_kb(pid: int, name: str = "VmHWM") -> int:
     return 0
 
 
+EXTERNAL_PROGRAMS = ("tesseract", "pdftoppm", "gs", "java", "qpdf")
+
+
 def sohoa_role(process: psutil.Process) -> str | None:
     """Which part of a `sohoa run` tree a process is (None: not counted)."""
     name = process.name()
     if name in ("time", "sh"):
         return None
+    if name in EXTERNAL_PROGRAMS:  # before the cmdline tests: their paths may say "sohoa"
+        return name
     cmdline = " ".join(process.cmdline())
     if "resource_tracker" in cmdline:
         return None
@@ -200,7 +205,7 @@ def sohoa_role(process: psutil.Process) -> str | None:
         return "worker"
     if name.startswith("python") or "sohoa" in cmdline:
         return "driver"
-    return name  # tesseract, pdftoppm, ...
+    return name
 
 
 class PeakSampler:
