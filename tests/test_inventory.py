@@ -32,6 +32,7 @@ from sohoa.ingest.discover import discover
 from sohoa.ocr.codes import FoundCode, as_metadata
 from sohoa.records import (
     ARCHIVED_STATES,
+    Batch,
     InventoryItem,
     PageRow,
     Record,
@@ -46,7 +47,7 @@ from sohoa.records import (
 )
 from sohoa.records.coverage import _from_cells, _from_summary, inventory_coverage, projection
 from sohoa.records.db import MIGRATIONS
-from sohoa.records.inventory import import_inventory, link_records, read_mapping
+from sohoa.records.inventory import LinkReport, import_inventory, link_records, read_mapping
 from sohoa.records.models import Base
 from sohoa.sample import generate_sample
 from tests.conftest import CATALOGUE, invoke
@@ -233,6 +234,21 @@ def test_linking_both_ways(factory, tmp_path: Path) -> None:
         assert links[folder] == items[code] and links["HS-2.pdf"] == items["HS-2"]
         again = link_records(session)
     assert (again.newly_linked, again.linked, len(again.unscanned)) == (0, 2, 1)
+
+
+def test_after_a_run_only_its_batch_is_linked_and_nothing_listed(factory, tmp_path: Path) -> None:
+    with session_scope(factory) as session:
+        _add_records(session, "box-1", {"HS-1": "archived", "HS-9": None})
+        _add_records(session, "box-2", {"HS-2": "archived"})
+        batches = {b.name: b.id for b in session.scalars(select(Batch))}
+        assert link_records(session, batch_id=batches["box-1"]) == LinkReport()  # no register
+    _import(factory, _csv(tmp_path, HEADER + "HS-1,Một,,,,,\nHS-2,Hai,,,,,\nHS-3,Ba,,,,,\n"))
+    with session_scope(factory) as session:
+        report = link_records(session, batch_id=batches["box-1"])
+        linked = dict(session.execute(select(Record.rel_path, Record.inventory_item_id)).all())
+    assert (report.newly_linked, report.linked) == (1, 1)
+    assert (report.unregistered, report.unscanned) == ([], [])
+    assert linked["HS-1"] is not None and linked["HS-2"] is None  # box-2 waits for its own run
 
 
 def test_the_sample_register_matches_the_sample_records(factory, tmp_path: Path) -> None:

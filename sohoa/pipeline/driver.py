@@ -359,7 +359,8 @@ def _run_batch(
         _settle(factory, run, finished=finished)
     report.seconds = time.monotonic() - started
     with session_scope(factory) as session:
-        inventory.link_records(session)  # newly archived dossiers count toward coverage at once
+        # Newly archived dossiers count toward coverage at once.
+        inventory.link_records(session, batch_id=batch_id)
         report.counts = queries.state_counts(session, batch_id)
     return report
 

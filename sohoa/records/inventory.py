@@ -443,7 +443,9 @@ def _mapped_record(
     return 0, Problem(line, "batch", f"{source!r} is in batches {names}: add a batch column")
 
 
-def link_records(session: Session, mapping: dict[int, int] | None = None) -> LinkReport:
+def link_records(
+    session: Session, mapping: dict[int, int] | None = None, *, batch_id: int | None = None
+) -> LinkReport:
     """Link records to register items, list what does not match either way, and the records
     whose sources disagree.
 
@@ -453,9 +455,14 @@ def link_records(session: Session, mapping: dict[int, int] | None = None) -> Lin
     then the code in the text of page 1 (both found by the worker, in the record's metadata).
     Duplicates are linked like any record but not listed as unregistered: they are copies of
     a record that is listed. Coverage summaries of the items involved are refreshed.
+
+    With `batch_id` (the driver, after a run) only that batch's records are linked and
+    nothing is listed: the lists grow with the archive and the register, not with the batch.
     """
     mapping = mapping or {}
     items = _register(session)
+    if batch_id is not None and not items:
+        return LinkReport()  # no register: nothing to link to, no link to drop
     codes = {item.id: item.code for item in items.values()}
     report = LinkReport(mapped=len(mapping))
     changes: list[dict[str, Any]] = []
@@ -466,6 +473,9 @@ def link_records(session: Session, mapping: dict[int, int] | None = None) -> Lin
         .join(Batch, Batch.id == Record.batch_id)
         .order_by(Batch.name, Record.rel_path)
     )  # fmt: skip
+    if batch_id is not None:
+        query = query.where(Record.batch_id == batch_id)
+    listing = batch_id is None
     for record_id, uid, rel_path, state, *link, found, batch in session.execute(query):
         old = (link[0], link[1])
         current = (mapping[record_id], "mapping") if record_id in mapping else old
@@ -482,7 +492,9 @@ def link_records(session: Session, mapping: dict[int, int] | None = None) -> Lin
             report.unlinked += target[0] is None and old[0] is not None
         if target[0] is not None:
             report.linked += 1
-        elif state != RecordState.DUPLICATE:
+        if not listing:
+            continue
+        if target[0] is None and state != RecordState.DUPLICATE:
             found_code = next((code for _source, code in claims), None)
             report.unregistered.append(UnregisteredRecord(uid, batch, rel_path, found_code))
         if len({code_key(code) for _source, code in claims}) > 1:
@@ -492,7 +504,8 @@ def link_records(session: Session, mapping: dict[int, int] | None = None) -> Lin
     if changes:
         session.execute(update(Record), changes)
     summary.refresh_items(session, touched)
-    report.unscanned = list(_unscanned(session))
+    if listing:
+        report.unscanned = list(_unscanned(session))
     return report
 
 
