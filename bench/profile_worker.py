@@ -97,6 +97,9 @@ def run_records(work: Path) -> None:
         print(f"  {step:8s} {seconds / pages:.3f}")
 
 
+RECORD_STEPS = ("process_record (", "digest_record (")
+
+
 def summarise_collapsed(path: Path, top: int, python_s_per_page: float) -> None:
     """Top functions by self and total share of py-spy's samples (collapsed stack format),
     each share also as ms per page of the Python process's CPU (`python_s_per_page`)."""
@@ -105,8 +108,8 @@ def summarise_collapsed(path: Path, top: int, python_s_per_page: float) -> None:
     samples = 0
     for line in path.read_text(encoding="utf-8").splitlines():
         stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
+        if not count.isdigit() or not any(step in stack for step in RECORD_STEPS):
+            continue  # imports and the worker's one-time set-up are not the per-page cost
         n = int(count)
         samples += n
         frames = [
@@ -116,7 +119,10 @@ def summarise_collapsed(path: Path, top: int, python_s_per_page: float) -> None:
         own[frames[-1]] += n
         for frame in dict.fromkeys(frames):
             total[frame] += n
-    print(f"py-spy: {samples} samples of the Python process (tesseract runs as a child)")
+    print(
+        f"py-spy: {samples} samples of the Python process in the measured loop "
+        "(tesseract runs as a child)"
+    )
     for title, counts in (("self", own), ("total", total)):
         print(f"top {top} by {title} share (and ms of Python CPU per page):")
         for frame, n in counts.most_common(top):
