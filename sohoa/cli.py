@@ -173,12 +173,15 @@ def _print_report(report: RunReport) -> None:
 
 
 def _interrupt_on_sigterm() -> None:
-    """A service manager's stop (SIGTERM) ends a batch as cleanly as Ctrl-C does."""
+    """A service manager's stop (SIGTERM) ends a batch as cleanly as Ctrl-C does. SIGINT is
+    handled too even when the parent ignored it (a job started with `&` by a script inherits
+    SIGINT ignored, and Python then installs no handler): `kill -INT` must still stop it."""
 
     def handler(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _finish_run(report: RunReport) -> None:
