@@ -557,6 +557,9 @@ def verify(
     its structure (qpdf --check) and its PDF/A-2B claim (veraPDF, else a quick check).
 
     Each verdict is recorded as a 'verify' event. Exit code 2 when anything fails.
+    A copy that is missing, unreadable or no longer matches its SHA-256 fails its record
+    as 'damaged': it stops counting in 'sohoa coverage', and 'sohoa resume BATCH' makes a
+    new copy from the source.
     """
     request = VerifyRequest(batch, since.date() if since else None, workers, scheduler)
     # A bar on a terminal; off one the result rows say it all, and stdout stays pure JSON/CSV.
