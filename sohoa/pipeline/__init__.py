@@ -1,6 +1,7 @@
 """Pipeline: run a batch on Dask workers and commit each record's result, exactly once."""
 
 from sohoa.pipeline import audit, register, review
+from sohoa.pipeline.batch import BatchOutcome, run_and_register
 from sohoa.pipeline.cluster import usable_cores
 from sohoa.pipeline.context import WorkerSettings, record_uid, resolve_passphrase, worker_settings
 from sohoa.pipeline.driver import Reporter, RunReport, RunRequest, run_batch
@@ -9,6 +10,7 @@ from sohoa.pipeline.verify import VerifyRequest, VerifyResult, verify_archive
 from sohoa.pipeline.worker import RecordTask, digest_record, process_record, write_atomically
 
 __all__ = [
+    "BatchOutcome",
     "InitReport",
     "RecordTask",
     "Reporter",
@@ -25,6 +27,7 @@ __all__ = [
     "register",
     "resolve_passphrase",
     "review",
+    "run_and_register",
     "run_batch",
     "usable_cores",
     "verify_archive",

@@ -9,6 +9,7 @@ from pathlib import Path
 from sohoa.classify import load_catalogue
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
+from sohoa.pipeline.register import RegisterReport, apply_register
 from sohoa.records import (
     collect_report_data,
     coverage,
@@ -23,10 +24,22 @@ def _catalogue(settings: Settings):
     return load_catalogue(settings.section("classify")["catalogue"])
 
 
-def import_register(
-    settings: Settings, path: Path
-) -> tuple[inventory.ImportReport, inventory.LinkReport]:
-    """Load the paper register (upsert by dossier code), then link scanned records to it."""
+@dataclass(frozen=True)
+class RegisterImport:
+    rows: inventory.ImportReport
+    links: inventory.LinkReport
+    applied: RegisterReport  # archived files renamed and re-signed with the register's fields
+
+
+@dataclass(frozen=True)
+class LinkOutcome:
+    links: inventory.LinkReport
+    applied: RegisterReport
+
+
+def import_register(settings: Settings, path: Path) -> RegisterImport:
+    """Load the paper register (upsert by dossier code), link scanned records to it, and
+    rename and re-sign the archived files of the records it now names."""
     catalogue = _catalogue(settings)
     known = {p.key: p.key for p in catalogue.procedures}
     known |= {p.code: p.key for p in catalogue.procedures if p.code}
@@ -36,17 +49,18 @@ def import_register(
     # items, coverage cells) and never holds the cells while it waits for a record.
     with database_session(settings.database_url) as session:
         links = inventory.link_records(session)
-    return report, links
+    return RegisterImport(report, links, apply_register(settings))
 
 
-def link(settings: Settings, mapping: Path | None = None) -> inventory.LinkReport:
-    """Link records to the register (explicitly by the `mapping` CSV first, if given)."""
+def link(settings: Settings, mapping: Path | None = None) -> LinkOutcome:
+    """Link records to the register (explicitly by the `mapping` CSV first, if given), then
+    rename and re-sign the archived files whose link changed."""
     with database_session(settings.database_url) as session:
         problems: list[inventory.Problem] = []
         mapped = inventory.read_mapping(session, mapping, problems) if mapping else {}
         report = inventory.link_records(session, mapped)
     report.problems = problems
-    return report
+    return LinkOutcome(report, apply_register(settings))
 
 
 @dataclass(frozen=True)

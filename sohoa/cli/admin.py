@@ -1,0 +1,164 @@
+"""Setting sohoa up and keeping it sound: init, verify, db, sample."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sohoa.cli.options import friendly_errors, scheduler_option, settings_of
+from sohoa.cli.output import FORMATS, emit, err_console, safe_url
+from sohoa.errors import ExitCode, SohoaError
+from sohoa.pipeline import VerifyRequest, initialise, verify_archive
+from sohoa.progress import reporter_for
+from sohoa.records import check_schema, grant_auditor, make_engine
+
+
+@click.command()
+@click.pass_context
+@friendly_errors
+def init(ctx: click.Context) -> None:
+    """Create or upgrade the database and folders, and a TEST signing key if none is set.
+
+    Safe to run again: nothing that exists is replaced.
+    """
+    settings = settings_of(ctx)
+    report = initialise(settings)
+    click.echo(f"database ready at schema {report.revision}: {safe_url(settings.database_url)}")
+    click.echo(f"archive folder: {settings.archive_dir}")
+    click.echo(f"signing key: {report.signing_key} ({report.signing_note})")
+    if report.signing_note.startswith("TEST"):
+        click.echo(
+            "  the TEST key is NOT FOR PRODUCTION: set signing.pkcs12 to the agency's certificate"
+        )
+
+
+@click.command()
+@click.option("--batch", help="Only this batch.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only files archived on or after this day (YYYY-MM-DD).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Dask worker processes (default: none below 200 files, else the usable cores).",
+)
+@scheduler_option
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+@friendly_errors
+def verify(
+    ctx: click.Context,
+    batch: str | None,
+    since: Any,
+    workers: int | None,
+    scheduler: str | None,
+    fmt: str,
+) -> None:
+    """Re-hash every archived file, validate its signatures (intact, trusted, timestamps),
+    its structure (qpdf --check) and its PDF/A-2B claim (veraPDF, else a quick check).
+
+    Each verdict is recorded as a 'verify' event. Exit code 2 when anything fails.
+    A copy that is missing, unreadable or no longer matches its SHA-256 fails its record
+    as 'damaged': it stops counting in 'sohoa coverage', and 'sohoa resume BATCH' makes a
+    new copy from the source.
+    """
+    request = VerifyRequest(batch, since.date() if since else None, workers, scheduler)
+    # A bar on a terminal; off one the result rows say it all, and stdout stays pure JSON/CSV.
+    reporter = reporter_for(err_console) if err_console.is_terminal else None
+    results = verify_archive(settings_of(ctx), request, reporter)
+    rows = [
+        {
+            "record": r.uid,
+            "ok": r.ok,
+            "problems": "; ".join(r.problems),
+            "pdfa_validator": r.pdfa_validator,
+            "path": r.path,
+            "source": r.rel_path,
+            "structure_validator": r.structure_validator,
+        }
+        for r in results
+    ]
+    emit(rows, fmt, title="verification")
+    bad = sum(not r.ok for r in results)
+    if fmt == "table":
+        click.echo(f"{len(results) - bad} of {len(results)} archived file(s) verified")
+    if bad:
+        sys.exit(ExitCode.FAILED_RECORDS)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database administration."""
+
+
+@db_group.command("grant-auditor")
+@click.argument("role")
+@click.option(
+    "--password",
+    envvar="SOHOA_AUDITOR_PASSWORD",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The role's password (or SOHOA_AUDITOR_PASSWORD; asked for when missing).",
+)
+@click.pass_context
+@friendly_errors
+def db_grant_auditor(ctx: click.Context, role: str, password: str) -> None:
+    """Create a read-only PostgreSQL login ROLE for auditors.
+
+    With it, status, coverage, export, failures and report work while a
+    batch is running; nothing can be changed.
+    """
+    settings = settings_of(ctx)
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+        grant_auditor(engine, role, password)
+    finally:
+        engine.dispose()
+    click.echo(f"role {role} can now read {safe_url(settings.database_url)}")
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--records", type=click.IntRange(min=1), default=12, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--dpi", type=click.IntRange(min=50, max=600), default=200, show_default=True)
+@click.option(
+    "--unknown-share",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of records of procedures outside the catalogue.",
+)
+@click.pass_context
+@friendly_errors
+def sample(
+    ctx: click.Context, directory: Path, records: int, seed: int, dpi: int, unknown_share: float
+) -> None:
+    """Write synthetic Vietnamese scans to DIRECTORY, with _truth.jsonl and _inventory.csv."""
+    from sohoa.sample import generate_sample
+
+    settings = settings_of(ctx)
+    if directory.exists() and any(directory.iterdir()):
+        raise SohoaError(f"{directory} is not empty: choose a new folder")
+    summary = generate_sample(
+        directory,
+        records,
+        seed,
+        settings.section("classify")["catalogue"],
+        dpi=dpi,
+        unknown_share=unknown_share,
+    )
+    click.echo(
+        f"wrote {summary.records} record(s), {summary.pages} page(s) to {summary.out_dir} "
+        f"(truth: {summary.truth_path.name}, register: {summary.inventory_path.name})"
+    )
+
+
+COMMANDS = [init, verify, db_group, sample]
