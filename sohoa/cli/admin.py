@@ -1,4 +1,4 @@
-"""Setting sohoa up and keeping it sound: init, verify, db, sample."""
+"""Setting sohoa up and keeping it sound: init, config, verify, db, sample."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 
 import click
 
-from sohoa.cli.options import friendly_errors, scheduler_option, settings_of
+from sohoa.cli import output
+from sohoa.cli.options import batch_option, format_option, scheduler_option, settings_of
 from sohoa.cli.output import FORMATS, emit, err_console, safe_url
+from sohoa.config import effective_values, read_config_file
 from sohoa.errors import ExitCode, SohoaError
 from sohoa.pipeline import VerifyRequest, initialise, verify_archive
 from sohoa.progress import reporter_for
@@ -18,7 +20,6 @@ from sohoa.records import check_schema, grant_auditor, make_engine
 
 @click.command()
 @click.pass_context
-@friendly_errors
 def init(ctx: click.Context) -> None:
     """Create or upgrade the database and folders, and a TEST signing key if none is set.
 
@@ -35,14 +36,19 @@ def init(ctx: click.Context) -> None:
         )
 
 
+VERIFY_COLUMNS = ("record", "ok", "problems", "pdfa_validator", "path", "source",
+                  "structure_validator")  # fmt: skip
+
+
 @click.command()
-@click.option("--batch", help="Only this batch.")
+@batch_option()
 @click.option(
     "--since",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="Only files archived on or after this day (YYYY-MM-DD).",
 )
 @click.option(
+    "-j",
     "--workers",
     type=click.IntRange(min=1),
     help="Dask worker processes (default: none below 200 files, else the usable cores).",
@@ -50,7 +56,6 @@ def init(ctx: click.Context) -> None:
 @scheduler_option
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_context
-@friendly_errors
 def verify(
     ctx: click.Context,
     batch: str | None,
@@ -69,7 +74,7 @@ def verify(
     """
     request = VerifyRequest(batch, since.date() if since else None, workers, scheduler)
     # A bar on a terminal; off one the result rows say it all, and stdout stays pure JSON/CSV.
-    reporter = reporter_for(err_console) if err_console.is_terminal else None
+    reporter = reporter_for(err_console) if err_console.is_terminal and not output.QUIET else None
     results = verify_archive(settings_of(ctx), request, reporter)
     rows = [
         {
@@ -83,7 +88,7 @@ def verify(
         }
         for r in results
     ]
-    emit(rows, fmt, title="verification")
+    emit(rows, fmt, title="verification", columns=VERIFY_COLUMNS)
     bad = sum(not r.ok for r in results)
     if fmt == "table":
         click.echo(f"{len(results) - bad} of {len(results)} archived file(s) verified")
@@ -107,7 +112,6 @@ def db_group() -> None:
     help="The role's password (or SOHOA_AUDITOR_PASSWORD; asked for when missing).",
 )
 @click.pass_context
-@friendly_errors
 def db_grant_auditor(ctx: click.Context, role: str, password: str) -> None:
     """Create a read-only PostgreSQL login ROLE for auditors.
 
@@ -137,7 +141,6 @@ def db_grant_auditor(ctx: click.Context, role: str, password: str) -> None:
     help="Share of records of procedures outside the catalogue.",
 )
 @click.pass_context
-@friendly_errors
 def sample(
     ctx: click.Context, directory: Path, records: int, seed: int, dpi: int, unknown_share: float
 ) -> None:
@@ -151,7 +154,7 @@ def sample(
         directory,
         records,
         seed,
-        settings.section("classify")["catalogue"],
+        list(settings.classify.catalogue),
         dpi=dpi,
         unknown_share=unknown_share,
     )
@@ -161,4 +164,39 @@ def sample(
     )
 
 
-COMMANDS = [init, verify, db_group, sample]
+@click.group("config")
+def config_group() -> None:
+    """The effective settings, and checking a config.yaml before using it."""
+
+
+@config_group.command("show")
+@format_option()
+@click.pass_context
+def config_show(ctx: click.Context, fmt: str) -> None:
+    """Every setting's effective value and where it came from: default (sohoa/config.yaml),
+    file (the config.yaml in use) or env (a SOHOA_* variable). Passwords are not shown."""
+    settings = settings_of(ctx)
+    rows = [
+        {"setting": name, "value": _shown(name, value), "from": origin}
+        for name, value, origin in effective_values(settings)
+    ]
+    emit(rows, fmt, title=f"settings ({settings.source})")
+
+
+def _shown(name: str, value: Any) -> Any:
+    if name == "database_url" and isinstance(value, str):
+        return safe_url(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+@config_group.command("check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def config_check(file: Path) -> None:
+    """Check FILE as a config.yaml: every name known, every value of the right type."""
+    read_config_file(file)
+    click.echo(f"{file}: ok")
+
+
+COMMANDS = [init, config_group, verify, db_group, sample]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 import click
 
-from sohoa.cli.options import friendly_errors, settings_of, workers_option
+from sohoa.cli.options import format_option, settings_of, workers_option
 from sohoa.cli.output import FORMATS, emit, say
 from sohoa.errors import SohoaError
 from sohoa.pipeline import usable_cores
@@ -43,7 +44,6 @@ labelled_option = click.option(
 @workers_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.pass_context
-@friendly_errors
 def classify_train(
     ctx: click.Context,
     folders: tuple[Path, ...],
@@ -80,7 +80,6 @@ def classify_train(
 @workers_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.pass_context
-@friendly_errors
 def classify_eval(
     ctx: click.Context,
     folders: tuple[Path, ...],
@@ -114,19 +113,18 @@ def classify_eval(
 @classify_group.command("models")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_context
-@friendly_errors
 def classify_models(ctx: click.Context, fmt: str) -> None:
     """The trained models recorded in the database; the active one classifies new records."""
     from sohoa.pipeline import training
 
-    rows = [row.__dict__ for row in training.list_models(settings_of(ctx))]
-    emit(rows, fmt, title="classifier models")
+    rows = [asdict(row) for row in training.list_models(settings_of(ctx))]
+    columns = [f.name for f in fields(training.ModelRow)]
+    emit(rows, fmt, title="classifier models", columns=columns)
 
 
 @classify_group.command("activate")
 @click.argument("version")
 @click.pass_context
-@friendly_errors
 def classify_activate(ctx: click.Context, version: str) -> None:
     """Make model VERSION the active one (e.g. to roll back); 'none' for the rules alone."""
     from sohoa.pipeline import training
@@ -135,4 +133,20 @@ def classify_activate(ctx: click.Context, version: str) -> None:
     click.echo("classifying with the rules alone" if version == "none" else f"active: {version}")
 
 
-COMMANDS = [classify_group]
+@click.command()
+@format_option()
+@click.pass_context
+def procedures(ctx: click.Context, fmt: str) -> None:
+    """The procedure catalogue (classify.catalogue): the keys 'sohoa review set' and the
+    paper register take, the national codes (mã thủ tục) and the names."""
+    from sohoa.classify import load_catalogue
+
+    catalogue = load_catalogue(list(settings_of(ctx).classify.catalogue))
+    rows = [
+        {"key": p.key, "code": p.code, "name": p.name, "level": p.level}
+        for p in catalogue.procedures
+    ]
+    emit(rows, fmt, title="procedures", columns=("key", "code", "name", "level"))
+
+
+COMMANDS = [classify_group, procedures]

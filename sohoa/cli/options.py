@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from functools import wraps
@@ -11,9 +10,8 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from sohoa.cli.output import FORMATS, err_console
+from sohoa.cli.output import FORMATS
 from sohoa.config import Settings, load_settings
-from sohoa.errors import SohoaError
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -29,17 +27,9 @@ def open_database(settings: Settings) -> AbstractContextManager[Session]:
 
 
 def friendly_errors(command: Callable) -> Callable:
-    """A user's mistake is one line on stderr and an exit code, never a traceback."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except SohoaError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper
+    """Nothing to do any more: the `sohoa` group maps every error (sohoa.cli.app). Kept so
+    that command modules written against the single-file cli.py still import."""
+    return command
 
 
 def format_option(default: str = "table", choices: click.Choice = FORMATS) -> Callable:
@@ -49,8 +39,41 @@ def format_option(default: str = "table", choices: click.Choice = FORMATS) -> Ca
 
 
 workers_option = click.option(
-    "--workers", type=click.IntRange(min=1), help="Worker processes (default: usable cores)."
+    "-j",
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Worker processes (default: usable cores).",
 )
+
+
+class _HiddenArgument(click.Argument):
+    """An argument left out of the usage line: an old spelling kept working."""
+
+    def get_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return []
+
+
+def batch_option(help_text: str = "Only this batch.", positional_alias: bool = False) -> Callable:
+    """`--batch NAME`, the one spelling of every command; `positional_alias` also accepts the
+    old positional BATCH (status, failures, resume), left out of the help."""
+
+    def decorate(command: Callable) -> Callable:
+        target = command
+        if positional_alias:
+
+            @wraps(command)
+            def merged(*args: Any, old_batch: str | None = None, **kwargs: Any) -> Any:
+                if old_batch and kwargs.get("batch") not in (None, old_batch):
+                    raise click.UsageError(f"two batches given: {old_batch} and {kwargs['batch']}")
+                kwargs["batch"] = kwargs.get("batch") or old_batch
+                return command(*args, **kwargs)
+
+            target = click.argument("old_batch", required=False, cls=_HiddenArgument)(merged)
+        return click.option("--batch", metavar="NAME", help=help_text)(target)
+
+    return decorate
+
+
 scheduler_option = click.option(
     "--scheduler",
     metavar="ADDRESS",

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -19,27 +20,34 @@ if TYPE_CHECKING:
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 FORMATS = click.Choice(["table", "json", "csv"])
+QUIET = False  # -q: no progress and no advice on stderr; errors and results still
 
 
-def emit(rows: list[dict[str, Any]], fmt: str, title: str | None = None) -> None:
-    """Print rows as a table, a JSON array, or CSV with a header."""
+def emit(
+    rows: list[dict[str, Any]],
+    fmt: str,
+    title: str | None = None,
+    columns: Sequence[str] = (),
+) -> None:
+    """Print rows as a table, a JSON array, or CSV with a header (`columns`, or the keys of
+    the first row; give `columns` where there may be no row, so an empty CSV has a header)."""
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
-    columns = list(rows[0]) if rows else []
+    columns = list(columns or (rows[0] if rows else []))
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(rows)
         click.echo(buffer.getvalue(), nl=False)
         return
     table = Table(title=title, title_justify="left")
     for column in columns:
-        numeric = rows and isinstance(rows[0][column], int | float)
+        numeric = rows and isinstance(rows[0].get(column), int | float)
         table.add_column(column, justify="right" if numeric else "left")
     for row in rows:
-        table.add_row(*(_cell(row[c]) for c in columns))
+        table.add_row(*(_cell(row.get(c)) for c in columns))
     console.print(table)
 
 
@@ -53,6 +61,8 @@ def _cell(value: Any) -> str:
 
 def say(message: str) -> None:
     """A progress or advice line on stderr, so that stdout stays the command's data."""
+    if QUIET:
+        return
     err_console.print(message, highlight=False, soft_wrap=True)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from sohoa.cli.options import friendly_errors, settings_of
+from sohoa.cli.options import settings_of
 from sohoa.cli.output import FORMATS, emit, err_console, say_register_changes
 from sohoa.errors import ExitCode
 from sohoa.pipeline import audit
@@ -22,7 +22,6 @@ def inventory_group() -> None:
 @inventory_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
-@friendly_errors
 def inventory_import(ctx: click.Context, file: Path) -> None:
     """Load FILE (CSV, UTF-8 with or without BOM; comma, semicolon or tab separated).
 
@@ -46,6 +45,10 @@ def inventory_import(ctx: click.Context, file: Path) -> None:
         sys.exit(ExitCode.FAILED_RECORDS)
 
 
+LINK_CSV_COLUMNS = ("kind", "record_id", "batch", "source", "code_on_page", "code", "title",
+                    "linked_to", "claims")  # fmt: skip
+
+
 @click.command()
 @click.option(
     "--mapping",
@@ -54,7 +57,6 @@ def inventory_import(ctx: click.Context, file: Path) -> None:
 )
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_context
-@friendly_errors
 def link(ctx: click.Context, mapping: Path | None, fmt: str) -> None:
     """Link scanned records to register items by dossier code, and list what could not be
     linked, both ways, and the records whose sources name different dossiers.
@@ -94,12 +96,20 @@ def link(ctx: click.Context, mapping: Path | None, fmt: str) -> None:
     if fmt == "json":
         payload = {
             "linked": report.linked,
+            "newly_linked": report.newly_linked,
+            "mapped": report.mapped,
+            "unlinked": report.unlinked,
             "scanned_not_registered": unregistered,
             "registered_not_scanned": unscanned,
             "conflicts": conflicts,
             "mapping_problems": [str(p) for p in report.problems],
         }
         click.echo(json.dumps(payload, ensure_ascii=False))
+    elif fmt == "csv":  # one table: what each row is says its `kind`
+        rows = [{"kind": "scanned_not_registered", **row} for row in unregistered]
+        rows += [{"kind": "registered_not_scanned", **row} for row in unscanned]
+        rows += [{"kind": "conflict", **row} for row in conflicts]
+        emit(rows, fmt, columns=LINK_CSV_COLUMNS)
     else:
         emit(unregistered, fmt, title="scanned but not in the register")
         emit(unscanned, fmt, title="in the register but not scanned")
@@ -118,7 +128,6 @@ def link(ctx: click.Context, mapping: Path | None, fmt: str) -> None:
     help="Where to write the self-contained HTML report.",
 )
 @click.pass_context
-@friendly_errors
 def report(ctx: click.Context, html_path: Path) -> None:
     """A self-contained HTML report for the city: headline percentage, burn-up toward 100%,
     bars by procedure and unit, failure and review backlog, verification status."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sohoa.cli.options import find_batch_id, friendly_errors, open_database, settings_of
+from sohoa.cli.options import batch_option, find_batch_id, open_database, settings_of
 from sohoa.cli.output import FORMATS, emit
 from sohoa.pipeline import review
 from sohoa.records import queries
@@ -15,13 +15,15 @@ def review_group() -> None:
     """Records whose procedure or OCR a person should check: list, show, accept, set."""
 
 
+REVIEW_COLUMNS = ("record_id", "batch", "source", "procedure", "confidence", "ocr_confidence")
+
+
 @review_group.command("list")
-@click.option("--batch", help="Only this batch.")
+@batch_option()
 @click.option("--procedure", help="Only records classified as this procedure (catalogue key).")
 @click.option("--below", type=float, help="Only records with a confidence below this.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_context
-@friendly_errors
 def review_list(
     ctx: click.Context, batch: str | None, procedure: str | None, below: float | None, fmt: str
 ) -> None:
@@ -33,13 +35,12 @@ def review_list(
          "confidence": i.confidence, "ocr_confidence": i.mean_ocr_confidence}
         for i in items
     ]  # fmt: skip
-    emit(rows, fmt, title="waiting for review")
+    emit(rows, fmt, title="waiting for review", columns=REVIEW_COLUMNS)
 
 
 @review_group.command("show")
 @click.argument("record_id")
 @click.pass_context
-@friendly_errors
 def review_show(ctx: click.Context, record_id: str) -> None:
     """The start of page 1 and the classifier's top candidates for RECORD_ID."""
     detail = review.show(settings_of(ctx), record_id)
@@ -54,7 +55,6 @@ def review_show(ctx: click.Context, record_id: str) -> None:
 @review_group.command("accept")
 @click.argument("record_ids", nargs=-1, required=True)
 @click.pass_context
-@friendly_errors
 def review_accept(ctx: click.Context, record_ids: tuple[str, ...]) -> None:
     """Confirm the classifier's procedure for RECORD_IDS: they become archived."""
     count = review.accept(settings_of(ctx), list(record_ids))
@@ -65,7 +65,6 @@ def review_accept(ctx: click.Context, record_ids: tuple[str, ...]) -> None:
 @click.argument("record_id")
 @click.argument("procedure")
 @click.pass_context
-@friendly_errors
 def review_set(ctx: click.Context, record_id: str, procedure: str) -> None:
     """Correct RECORD_ID's procedure: its PDF/A is rebuilt, re-signed and moved."""
     output = review.correct(settings_of(ctx), record_id, procedure)

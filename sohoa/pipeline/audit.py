@@ -21,7 +21,7 @@ from sohoa.report import render_report
 
 
 def _catalogue(settings: Settings):
-    return load_catalogue(settings.section("classify")["catalogue"])
+    return load_catalogue(list(settings.classify.catalogue))
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,10 @@ def import_register(settings: Settings, path: Path) -> RegisterImport:
     known |= {p.code: p.key for p in catalogue.procedures if p.code}
     with database_session(settings.database_url) as session:
         report = inventory.import_inventory(session, path, known)
+    # A header without `code` imports nothing: that is the user's mistake, not row problems.
+    unusable = next((p for p in report.problems if (p.line, p.column) == (1, "code")), None)
+    if unusable is not None:
+        raise SohoaError(f"{path}: {unusable.message}; nothing was imported")
     # Apart, so that linking takes its locks in the order a running batch does (records,
     # items, coverage cells) and never holds the cells while it waits for a record.
     with database_session(settings.database_url) as session:
@@ -63,9 +67,15 @@ def link(settings: Settings, mapping: Path | None = None) -> LinkOutcome:
     return LinkOutcome(report, apply_register(settings))
 
 
+INVENTORY_COLUMNS = ("items", "digitized", "percent", "pages_expected", "pages_digitized",
+                     "remaining_items", "remaining_pages")  # fmt: skip
+RECORDS_COLUMNS = ("registered", "digitized", "percent", "pages")
+
+
 @dataclass(frozen=True)
 class CoverageAnswer:
     basis: str  # "inventory" (registered dossiers) or "records" (no register imported)
+    columns: tuple[str, ...]  # of each row, also when there is none
     rows: list[dict]
     projection: coverage.Projection | None
 
@@ -83,7 +93,8 @@ def coverage_report(
                 items = sum(row.items for row in rows)
                 totals = (items, items - sum(row.remaining_items for row in rows))
             ahead = coverage.projection(session, totals=totals)
-            return CoverageAnswer("inventory", [row.as_dict() for row in rows], ahead)
+            columns = (*by, *INVENTORY_COLUMNS)
+            return CoverageAnswer("inventory", columns, [row.as_dict() for row in rows], ahead)
         unknown = [d for d in by if d not in queries.COVERAGE_DIMENSIONS]
         if unknown:
             raise SohoaError(
@@ -95,7 +106,7 @@ def coverage_report(
              "digitized": r.digitized, "percent": round(r.percent, 1), "pages": r.pages}
             for r in queries.coverage(session, by)
         ]  # fmt: skip
-        return CoverageAnswer("records", rows, None)
+        return CoverageAnswer("records", (*by, *RECORDS_COLUMNS), rows, None)
 
 
 def write_report(settings: Settings, path: Path) -> None:
