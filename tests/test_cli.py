@@ -161,3 +161,25 @@ def test_wrong_passphrase_is_one_line_and_pyhanko_speaks_only_with_v(workdir: Pa
 
 def test_quiet_and_verbose_together_are_refused(workdir: Path) -> None:
     _one_line_error(invoke("-q", "-v", "status"), "choose -q or -v")
+
+
+HEAVY = ("dask", "distributed", "cv2", "pyhanko", "sklearn", "pikepdf", "numpy", "ocrmypdf")
+LOADED = """
+import sys
+from sohoa.cli import main
+try:
+    main({args!r})
+except SystemExit as stop:
+    assert stop.code == 0, stop.code
+print("loaded:", *(name for name in {heavy!r} if name in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["status"], ["config", "show"]])
+def test_quick_commands_do_not_import_the_heavy_libraries(workdir: Path, args: list[str]) -> None:
+    # What makes 'sohoa --help' and 'sohoa status' start in well under a second.
+    assert invoke("init").exit_code == 0
+    code = LOADED.format(args=args, heavy=HEAVY)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=300)  # fmt: skip
+    assert done.stdout.splitlines()[-1] == "loaded:"

@@ -13,9 +13,6 @@ from sohoa.cli.options import batch_option, format_option, scheduler_option, set
 from sohoa.cli.output import FORMATS, emit, err_console, safe_url
 from sohoa.config import effective_values, read_config_file
 from sohoa.errors import ExitCode, SohoaError
-from sohoa.pipeline import VerifyRequest, initialise, verify_archive
-from sohoa.progress import reporter_for
-from sohoa.records import check_schema, grant_auditor, make_engine
 
 
 @click.command()
@@ -26,6 +23,8 @@ def init(ctx: click.Context) -> None:
     Safe to run again: nothing that exists is replaced.
     """
     settings = settings_of(ctx)
+    from sohoa.pipeline import initialise
+
     report = initialise(settings)
     click.echo(f"database ready at schema {report.revision}: {safe_url(settings.database_url)}")
     click.echo(f"archive folder: {settings.archive_dir}")
@@ -72,6 +71,9 @@ def verify(
     as 'damaged': it stops counting in 'sohoa coverage', and 'sohoa resume BATCH' makes a
     new copy from the source.
     """
+    from sohoa.pipeline import VerifyRequest, verify_archive
+    from sohoa.progress import reporter_for
+
     request = VerifyRequest(batch, since.date() if since else None, workers, scheduler)
     # A bar on a terminal; off one the result rows say it all, and stdout stays pure JSON/CSV.
     reporter = reporter_for(err_console) if err_console.is_terminal and not output.QUIET else None
@@ -119,6 +121,8 @@ def db_grant_auditor(ctx: click.Context, role: str, password: str) -> None:
     batch is running; nothing can be changed.
     """
     settings = settings_of(ctx)
+    from sohoa.records import check_schema, grant_auditor, make_engine
+
     engine = make_engine(settings.database_url)
     try:
         check_schema(engine)

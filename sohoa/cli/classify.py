@@ -13,12 +13,17 @@ import click
 from sohoa.cli.options import format_option, settings_of, workers_option
 from sohoa.cli.output import FORMATS, emit, say
 from sohoa.errors import SohoaError
-from sohoa.pipeline import usable_cores
 
 
 @click.group("classify")
 def classify_group() -> None:
     """The trained classifier: train it, measure it, choose the active model."""
+
+
+def _cores() -> int:
+    from sohoa.pipeline import usable_cores
+
+    return usable_cores()
 
 
 def _echo_report(fmt: str, as_data: Callable, as_text: Callable, report: Any) -> None:
@@ -62,7 +67,7 @@ def classify_train(
 
     settings = settings_of(ctx)
     report = training.train_model(
-        settings, list(folders), use_database=not no_db, workers=workers or usable_cores(),
+        settings, list(folders), use_database=not no_db, workers=workers or _cores(),
         seed=seed, say=say,
     )  # fmt: skip
     _echo_report(fmt, training.train_payload, training.render_train, report)
@@ -105,7 +110,7 @@ def classify_eval(
         raise SohoaError("give at least one labelled folder with --from DIR")
     report = evaluation.evaluate(
         settings_of(ctx), list(folders), model_path=model_path, rules_only=rules_only,
-        workers=workers or usable_cores(), say=say,
+        workers=workers or _cores(), say=say,
     )  # fmt: skip
     _echo_report(fmt, evaluation.payload, evaluation.render, report)
 

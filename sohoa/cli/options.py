@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.orm import Session
 
 from sohoa.cli.output import FORMATS
 from sohoa.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def settings_of(ctx: click.Context) -> Settings:

@@ -11,7 +11,6 @@ import click
 from sohoa.cli.options import settings_of
 from sohoa.cli.output import FORMATS, emit, err_console, say_register_changes
 from sohoa.errors import ExitCode
-from sohoa.pipeline import audit
 
 
 @click.group("inventory")
@@ -32,6 +31,8 @@ def inventory_import(ctx: click.Context, file: Path) -> None:
     Exit code 2 when some rows had problems.
     """
     settings = settings_of(ctx)
+    from sohoa.pipeline import audit
+
     imported = audit.import_register(settings, file)
     say_register_changes(imported.applied)
     report, links = imported.rows, imported.links
@@ -73,6 +74,8 @@ def link(ctx: click.Context, mapping: Path | None, fmt: str) -> None:
     Linked records' files are then named by their dossier code and carry the register's
     fields (rebuilt and re-signed)."""
     settings = settings_of(ctx)
+    from sohoa.pipeline import audit
+
     outcome = audit.link(settings, mapping)
     say_register_changes(outcome.applied)
     report = outcome.links
@@ -131,6 +134,8 @@ def link(ctx: click.Context, mapping: Path | None, fmt: str) -> None:
 def report(ctx: click.Context, html_path: Path) -> None:
     """A self-contained HTML report for the city: headline percentage, burn-up toward 100%,
     bars by procedure and unit, failure and review backlog, verification status."""
+    from sohoa.pipeline import audit
+
     audit.write_report(settings_of(ctx), html_path)
     click.echo(f"wrote {html_path}")
 

@@ -6,8 +6,6 @@ import click
 
 from sohoa.cli.options import batch_option, find_batch_id, open_database, settings_of
 from sohoa.cli.output import FORMATS, emit
-from sohoa.pipeline import review
-from sohoa.records import queries
 
 
 @click.group("review")
@@ -29,6 +27,8 @@ def review_list(
 ) -> None:
     """Records in needs_review, least confident first."""
     with open_database(settings_of(ctx)) as session:
+        from sohoa.records import queries
+
         items = queries.review_queue(session, find_batch_id(session, batch), procedure, below)
     rows = [
         {"record_id": i.uid, "batch": i.batch, "source": i.rel_path, "procedure": i.procedure,
@@ -43,6 +43,8 @@ def review_list(
 @click.pass_context
 def review_show(ctx: click.Context, record_id: str) -> None:
     """The start of page 1 and the classifier's top candidates for RECORD_ID."""
+    from sohoa.pipeline import review
+
     detail = review.show(settings_of(ctx), record_id)
     click.echo(f"record {detail.uid} ({detail.rel_path}), {detail.state}")
     click.echo(f"procedure: {detail.procedure} (confidence {detail.confidence})")
@@ -57,6 +59,8 @@ def review_show(ctx: click.Context, record_id: str) -> None:
 @click.pass_context
 def review_accept(ctx: click.Context, record_ids: tuple[str, ...]) -> None:
     """Confirm the classifier's procedure for RECORD_IDS: they become archived."""
+    from sohoa.pipeline import review
+
     count = review.accept(settings_of(ctx), list(record_ids))
     click.echo(f"accepted {count} record(s)")
 
@@ -67,6 +71,8 @@ def review_accept(ctx: click.Context, record_ids: tuple[str, ...]) -> None:
 @click.pass_context
 def review_set(ctx: click.Context, record_id: str, procedure: str) -> None:
     """Correct RECORD_ID's procedure: its PDF/A is rebuilt, re-signed and moved."""
+    from sohoa.pipeline import review
+
     output = review.correct(settings_of(ctx), record_id, procedure)
     click.echo(f"record {record_id} is now {procedure}: {output}")
 

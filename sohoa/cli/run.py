@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,8 +20,9 @@ from sohoa.cli.options import (
 from sohoa.cli.output import emit, err_console, say, say_register_changes
 from sohoa.config import Settings
 from sohoa.errors import ExitCode, SohoaError
-from sohoa.pipeline import RunReport, RunRequest
-from sohoa.records import store
+
+if TYPE_CHECKING:
+    from sohoa.pipeline import RunReport, RunRequest
 
 
 def _print_report(report: RunReport, settings: Settings) -> None:
@@ -126,6 +128,8 @@ def run(
     is not archived yet. Exit code 2 when some records failed.
     """
     settings = settings_of(ctx)
+    from sohoa.pipeline import RunRequest
+
     request = RunRequest(
         batch=batch or source.absolute().name,
         source=source,
@@ -158,7 +162,11 @@ def resume(
     settings = settings_of(ctx)
     if batch is None:
         with open_database(settings) as session:
+            from sohoa.records import store
+
             batch = store.find_batch(session, None).name
+    from sohoa.pipeline import RunRequest
+
     request = RunRequest(batch=batch, workers=workers, scheduler=scheduler, retry_all=retry_all)
     _interrupt_on_sigterm()
     _finish_run(_run(request, settings), settings)

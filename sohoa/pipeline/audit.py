@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sohoa.classify import load_catalogue
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
-from sohoa.pipeline.register import RegisterReport, apply_register
 from sohoa.records import (
     collect_report_data,
     coverage,
@@ -17,10 +16,18 @@ from sohoa.records import (
     inventory,
     queries,
 )
-from sohoa.report import render_report
+
+if TYPE_CHECKING:
+    from sohoa.classify import Catalogue
+    from sohoa.pipeline.register import RegisterReport
+
+# Imported where used: coverage must not load pyHanko and pikepdf (the register step does)
+# nor the classifier.
 
 
-def _catalogue(settings: Settings):
+def _catalogue(settings: Settings) -> Catalogue:
+    from sohoa.classify import load_catalogue
+
     return load_catalogue(list(settings.classify.catalogue))
 
 
@@ -53,6 +60,8 @@ def import_register(settings: Settings, path: Path) -> RegisterImport:
     # items, coverage cells) and never holds the cells while it waits for a record.
     with database_session(settings.database_url) as session:
         links = inventory.link_records(session)
+    from sohoa.pipeline.register import apply_register
+
     return RegisterImport(report, links, apply_register(settings))
 
 
@@ -64,6 +73,8 @@ def link(settings: Settings, mapping: Path | None = None) -> LinkOutcome:
         mapped = inventory.read_mapping(session, mapping, problems) if mapping else {}
         report = inventory.link_records(session, mapped)
     report.problems = problems
+    from sohoa.pipeline.register import apply_register
+
     return LinkOutcome(report, apply_register(settings))
 
 
@@ -113,4 +124,6 @@ def write_report(settings: Settings, path: Path) -> None:
     names = {p.key: p.name for p in _catalogue(settings).procedures}
     with database_session(settings.database_url) as session:
         data = collect_report_data(session, names)
+    from sohoa.report import render_report
+
     path.write_text(render_report(data), encoding="utf-8")
