@@ -79,3 +79,12 @@ def test_config_check_accepts_a_good_file(workdir: Path) -> None:
     Path("good.yaml").write_text("ocr: {languages: vie}\n")
     result = invoke("config", "check", "good.yaml")
     assert (result.exit_code, result.output) == (0, "good.yaml: ok\n")
+
+
+def test_the_readme_example_config_is_valid(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### Example config.yaml", 1)[1].split("```yaml\n", 1)[1]
+    path = tmp_path / "config.yaml"
+    path.write_text(example.split("```", 1)[0], encoding="utf-8")
+    settings = load_settings(path, environ={})
+    assert settings.signing.level == "B-T" and settings.pipeline.workers == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 import click
@@ -42,7 +43,7 @@ def status(ctx: click.Context, batch: str | None, fmt: str) -> None:
             "first_archived": speed.first_archived and speed.first_archived.isoformat(),
             "last_archived": speed.last_archived and speed.last_archived.isoformat(),
             "failures_by_reason": _by_reason(failures),
-            "failures": _failure_rows(failures),
+            "failures": [asdict(f) for f in failures],
         })  # fmt: skip
         return
     emit(states, fmt, title=f"batch {batch}" if batch else "all batches", columns=STATE_COLUMNS)
