@@ -85,5 +85,7 @@ def say_register_changes(applied: RegisterReport) -> None:
             f"{len(applied.updated)} archived file(s) renamed and re-signed with the paper "
             "register's dossier code and fields"
         )
-    for uid, problem in applied.problems:
-        say(f"[yellow]warning:[/yellow] record {uid}: {problem}")
+    for uid, problem in applied.problems:  # shown with -q too: a file left as it was
+        err_console.print(
+            f"[yellow]warning:[/yellow] record {uid}: {problem}", highlight=False, soft_wrap=True
+        )
