@@ -76,7 +76,7 @@ def page_cer(text: str, truth: str) -> float:
 
 def records_for(pages: int, seed: int, unknown_share: float) -> int:
     """The fewest records whose sample holds at least `pages` pages (planning is cheap)."""
-    catalogue = load_settings(environ={}).section("classify")["catalogue"]
+    catalogue = list(load_settings(environ={}).classify.catalogue)
     records = max(1, pages // 3)
     while True:
         plan = plan_sample(records, seed, catalogue, unknown_share=unknown_share)

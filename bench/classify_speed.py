@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=1_000, help="records to classify")
     parser.add_argument("--noise", type=float, default=0.15, help="share of damaged words")
     args = parser.parse_args()
-    raw = load_settings(environ={}).section("classify")["catalogue"]
+    raw = list(load_settings(environ={}).classify.catalogue)
     catalogue = load_catalogue(raw)
     load_avg = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"cores {os.cpu_count()}, loadavg {load_avg}")

@@ -82,7 +82,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 def make_corpus(
     dest: Path, records: int, seed: int, *, dpi: int = 200, unknown_share: float = 0.1
 ) -> SampleSummary:
-    catalogue = load_settings(environ={}).section("classify")["catalogue"]
+    catalogue = list(load_settings(environ={}).classify.catalogue)
     return generate_sample(dest, records, seed, catalogue, dpi=dpi, unknown_share=unknown_share)
 
 

@@ -246,7 +246,7 @@ def _ts(value: dt.datetime) -> str:
 
 
 def make_dataset(n: int, seed: int) -> Dataset:
-    catalogue = load_settings(environ={}).section("classify")["catalogue"]
+    catalogue = list(load_settings(environ={}).classify.catalogue)
     procedures = [(c["key"], c.get("code"), c.get("name", c["key"])) for c in catalogue]
     units = [f"UBND {kind} {name}" for name in UNIT_NAMES for kind in UNIT_KINDS][:40]
     return Dataset(n, seed, dt.datetime.now(dt.UTC), procedures, units)

@@ -73,7 +73,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def _catalogue() -> list[dict[str, Any]]:
-    return load_settings(environ={}).section("classify")["catalogue"]
+    return list(load_settings(environ={}).classify.catalogue)
 
 
 def _cpu() -> float:

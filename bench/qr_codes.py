@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
-    catalogue = load_settings(environ={}).section("classify")["catalogue"]
+    catalogue = list(load_settings(environ={}).classify.catalogue)
     print(f"search copy at {SEARCH_DPI:.0f} dpi; label text {CODE!r}")
     print("dpi | pages | label | read | cpu ms median | cpu ms max")
     for dpi in (200, 300):

@@ -1,6 +1,10 @@
 """Settings: built-in defaults, then config.yaml, then SOHOA_* environment variables.
 
-The result is a frozen `Settings` value; each stage receives only the part it needs.
+`sohoa/config.yaml` is the one place the defaults live (and their documentation); the frozen
+dataclasses below give each setting its type. Every key of a user's file is checked: an
+unknown one is refused with its full path and the closest valid name, a value of the wrong
+type with the type expected. A test keeps the dataclasses and config.yaml in step.
+
 Secrets (the signing passphrase) are read from the environment or a file when needed,
 never stored here.
 """
@@ -8,7 +12,11 @@ never stored here.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import difflib
 import os
+import types
+import typing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -33,6 +41,71 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
+class OcrConfig:
+    languages: str
+    default_dpi: float
+    min_dpi: float
+    low_confidence: float
+    page_timeout_s: float
+    max_pixels: int
+
+
+@dataclass(frozen=True)
+class ClassifyConfig:
+    review_threshold: float
+    model_review_threshold: float
+    catalogue: tuple[dict[str, Any], ...]  # checked entry by entry by sohoa.classify
+
+
+@dataclass(frozen=True)
+class InventoryConfig:
+    qr: bool
+    code_pattern: str | None
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    agency: str
+    jpeg_quality: int
+    language: str
+    maintenance: str
+    maintenance_by_procedure: dict[str, str]
+    rights: str
+
+
+@dataclass(frozen=True)
+class SigningConfig:
+    pkcs12: str | None
+    passphrase_file: str | None
+    level: str
+    tsa_url: str | None
+    tsa_timeout_s: float
+    trust_roots: tuple[str, ...]
+    other_certs: tuple[str, ...]
+    crls: tuple[str, ...]
+    fetch_revocation: bool
+    visible_stamp: bool
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    workers: int | None
+    max_in_flight_per_worker: int
+    max_attempts: int
+
+
+SECTIONS: dict[str, type] = {
+    "ocr": OcrConfig,
+    "classify": ClassifyConfig,
+    "inventory": InventoryConfig,
+    "archive": ArchiveConfig,
+    "signing": SigningConfig,
+    "pipeline": PipelineConfig,
+}
+TOP_LEVEL: dict[str, Any] = {"data_dir": str, "database_url": str | None, "archive_dir": str | None}
+
+
+@dataclass(frozen=True)
 class Settings:
     raw: dict[str, Any]  # the merged configuration, as a snapshot for the batch record
     source: str  # where the user part came from ("built-in defaults" or a path)
@@ -40,17 +113,28 @@ class Settings:
     database_url: str
     archive_dir: Path
     keys_dir: Path
+    ocr: OcrConfig
+    classify: ClassifyConfig
+    inventory: InventoryConfig
+    archive: ArchiveConfig
+    signing: SigningConfig
+    pipeline: PipelineConfig
+    # "ocr.languages" -> "default", "file", or "env SOHOA_OCR_LANGUAGES"
+    origins: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def section(self, name: str) -> dict[str, Any]:
+        """The raw mapping of a section: only for settings not typed yet (new ones merged
+        from other branches); typed code reads `settings.<section>.<field>`."""
         return self.raw.get(name) or {}
 
     @property
     def signing_pkcs12(self) -> Path:
-        configured = self.section("signing").get("pkcs12")
+        configured = self.signing.pkcs12
         return Path(configured) if configured else self.keys_dir / "test-signer.p12"
 
 
-def _defaults() -> dict[str, Any]:
+def defaults() -> dict[str, Any]:
+    """The built-in defaults, as config.yaml documents them."""
     text = resources.files("sohoa").joinpath("config.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
@@ -58,14 +142,15 @@ def _defaults() -> dict[str, Any]:
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key in SECTIONS:
             merged[key] = _merge(merged[key], value)
         else:
             merged[key] = value
     return merged
 
 
-def _read_user_config(path: Path) -> dict[str, Any]:
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A user's config.yaml, with every name and type checked (SohoaError otherwise)."""
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -80,13 +165,98 @@ def _read_user_config(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         kind = type(loaded).__name__
         raise SohoaError(f"config file {path} must be a mapping of settings, not a {kind}")
-    unknown = sorted(set(loaded) - set(_defaults()))
-    if unknown:
-        raise SohoaError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
+    try:
+        _check_names(loaded)
+        _typed(_merge(defaults(), loaded))
+    except SohoaError as exc:
+        raise SohoaError(f"config file {path}: {exc}") from None
     return loaded
 
 
-def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> None:
+def _check_names(loaded: dict[str, Any]) -> None:
+    known = [*TOP_LEVEL, *SECTIONS]
+    for key, value in loaded.items():
+        if key not in known:
+            raise SohoaError(_unknown(str(key), known))
+        if key in SECTIONS:
+            if not isinstance(value, dict):
+                raise SohoaError(f"{key}: expected a mapping of settings, got {value!r}")
+            fields = [f.name for f in dataclasses.fields(SECTIONS[key])]
+            for name in value:
+                if name not in fields:
+                    raise SohoaError(_unknown(f"{key}.{name}", [f"{key}.{f}" for f in fields]))
+
+
+def _unknown(path: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(path, valid, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else f" (valid: {', '.join(valid)})"
+    return f"{path}: unknown setting{hint}"
+
+
+def _typed(raw: dict[str, Any]) -> dict[str, Any]:
+    """Each top-level value and each section, converted to its declared type."""
+    typed: dict[str, Any] = {
+        key: _convert(raw.get(key), kind, key) for key, kind in TOP_LEVEL.items()
+    }
+    for name, cls in SECTIONS.items():
+        values = raw.get(name)
+        if not isinstance(values, dict):
+            raise SohoaError(f"{name}: expected a mapping of settings, got {values!r}")
+        hints = typing.get_type_hints(cls)
+        typed[name] = cls(
+            **{f.name: _convert(values.get(f.name), hints[f.name], f"{name}.{f.name}")
+               for f in dataclasses.fields(cls)}
+        )  # fmt: skip
+    return typed
+
+
+def _convert(value: Any, kind: Any, path: str) -> Any:
+    """`value` as `kind` (str, int, float, bool, T | None, tuple[T, ...], dict[str, T])."""
+    if isinstance(kind, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, options[0], path)
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise SohoaError(f"{path}: expected a list, got {value!r}")
+        item = typing.get_args(kind)[0]
+        return tuple(_convert(v, item, f"{path}[{i}]") for i, v in enumerate(value))
+    if origin is dict or kind is dict:
+        if not isinstance(value, dict):
+            raise SohoaError(f"{path}: expected a mapping, got {value!r}")
+        args = typing.get_args(kind)
+        item = args[1] if args else Any
+        return {str(k): _convert(v, item, f"{path}.{k}") for k, v in value.items()}
+    if kind is Any:
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise SohoaError(f"{path}: expected true or false, got {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SohoaError(f"{path}: expected a whole number, got {value!r}")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SohoaError(f"{path}: expected a number, got {value!r}")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise SohoaError(f"{path}: expected text, got {value!r}")
+        return str(value)
+    raise TypeError(f"no conversion to {kind!r} for {path}")  # a field type this module misses
+
+
+def _field_type(keys: tuple[str, ...]) -> Any:
+    if len(keys) == 1:
+        return TOP_LEVEL[keys[0]]
+    return typing.get_type_hints(SECTIONS[keys[0]])[keys[1]]
+
+
+def _apply_env(raw: dict[str, Any], environ: dict[str, str], origins: dict[str, str]) -> None:
     for var, keys in ENV_OVERRIDES.items():
         if var not in environ:
             continue
@@ -94,11 +264,22 @@ def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> None:
         for key in keys[:-1]:
             target = target.setdefault(key, {})
         value: Any = environ[var]
-        if keys == ("pipeline", "workers"):
+        if _field_type(keys) in (int, int | None):
             if not value.isdigit() or int(value) < 1:
                 raise SohoaError(f"{var} must be a positive whole number, not {value!r}")
             value = int(value)
         target[keys[-1]] = value
+        origins[".".join(keys)] = f"env {var}"
+
+
+def _origins(user: dict[str, Any]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for key, value in user.items():
+        if key in SECTIONS:
+            found.update({f"{key}.{name}": "file" for name in value})
+        else:
+            found[key] = "file"
+    return found
 
 
 def load_settings(
@@ -110,16 +291,20 @@ def load_settings(
         config_path = Path(environ[CONFIG_ENV])
     if config_path is None and Path("config.yaml").is_file():
         config_path = Path("config.yaml")
-    raw = _defaults()
+    raw = defaults()
     source = "built-in defaults"
+    origins: dict[str, str] = {}
     if config_path is not None:
-        raw = _merge(raw, _read_user_config(config_path))
+        user = read_config_file(config_path)
+        raw = _merge(raw, user)
+        origins = _origins(user)
         source = str(config_path)
-    _apply_env(raw, environ)
+    _apply_env(raw, environ, origins)
+    typed = _typed(raw)
 
-    data_dir = Path(raw["data_dir"]).expanduser().absolute()
-    database_url = raw.get("database_url") or f"sqlite:///{data_dir / 'sohoa.db'}"
-    archive_dir = Path(raw.get("archive_dir") or data_dir / "archive").expanduser().absolute()
+    data_dir = Path(typed["data_dir"]).expanduser().absolute()
+    database_url = typed["database_url"] or f"sqlite:///{data_dir / 'sohoa.db'}"
+    archive_dir = Path(typed["archive_dir"] or data_dir / "archive").expanduser().absolute()
     return Settings(
         raw=raw,
         source=source,
@@ -127,4 +312,26 @@ def load_settings(
         database_url=database_url,
         archive_dir=archive_dir,
         keys_dir=data_dir / "keys",
+        origins=origins,
+        **{name: typed[name] for name in SECTIONS},
     )
+
+
+def effective_values(settings: Settings) -> list[tuple[str, Any, str]]:
+    """(setting, value, where it came from) for every setting but the catalogue."""
+    resolved = {
+        "data_dir": str(settings.data_dir),
+        "database_url": settings.database_url,
+        "archive_dir": str(settings.archive_dir),
+    }
+    rows = [(key, resolved[key], settings.origins.get(key, "default")) for key in TOP_LEVEL]
+    for name, cls in SECTIONS.items():
+        section = getattr(settings, name)
+        for f in dataclasses.fields(cls):
+            path = f"{name}.{f.name}"
+            if path == "classify.catalogue":
+                value: Any = f"{len(section.catalogue)} procedure(s): see 'sohoa procedures'"
+            else:
+                value = getattr(section, f.name)
+            rows.append((path, value, settings.origins.get(path, "default")))
+    return rows

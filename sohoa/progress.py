@@ -81,5 +81,20 @@ class LineReporter:
         pass
 
 
-def reporter_for(console: Console) -> Reporter:
+class SilentReporter:
+    """`sohoa -q`: no progress at all; the summary and errors still come."""
+
+    def start(self, batch: str, total: int) -> None:
+        pass
+
+    def record_done(self, rel_path: str, state: str, pages: int, note: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def reporter_for(console: Console, quiet: bool = False) -> Reporter:
+    if quiet:
+        return SilentReporter()
     return BarReporter(console) if console.is_terminal else LineReporter()

@@ -3,6 +3,9 @@ never a traceback; and the read-only auditor role on PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -36,7 +39,7 @@ def test_bad_config_files_are_named(workdir: Path) -> None:
     Path("config.yaml").write_text("ocr: [unclosed\n")
     _one_line_error(invoke("init"), "config.yaml is not valid YAML")
     Path("config.yaml").write_text("colour: red\n")
-    _one_line_error(invoke("init"), "unknown setting(s) colour")
+    _one_line_error(invoke("init"), "colour: unknown setting")
 
 
 def test_unknown_batch_and_grouping_are_user_errors(workdir: Path) -> None:
@@ -100,3 +103,83 @@ def _drop_role(database_url: str, role: str) -> None:
         ):
             connection.execute(text(statement))
     admin.dispose()
+
+
+def _register_without_code(folder: Path) -> str:
+    path = folder / "register.csv"
+    path.write_text("title,unit\nA,B\n", encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "NO_SUCH_DIR"], "Directory 'NO_SUCH_DIR' does not exist"),
+        (["run", "config.yaml"], "is a file"),
+        (["coverage", "--since", "2020-13-01"], "'2020-13-01' does not match"),
+        (["inventory", "import", "MISSING.csv"], "File 'MISSING.csv' does not exist"),
+        (["status", "--format", "xml"], "'xml' is not one of"),
+        (["no-such-command"], "No such command"),
+    ],
+)
+def test_usage_errors_exit_1_in_one_line(workdir: Path, args: list[str], needle: str) -> None:
+    # click's own exit code for these is 2, which means "the batch finished with failures".
+    assert invoke("init").exit_code == 0
+    Path("config.yaml").write_text("{}\n")
+    _one_line_error(invoke(*args), needle)
+
+
+def test_a_register_without_a_code_column_is_a_usage_error(workdir: Path) -> None:
+    assert invoke("init").exit_code == 0
+    result = invoke("inventory", "import", _register_without_code(workdir))
+    _one_line_error(result, "the header has no 'code' column")
+
+
+def _sohoa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """sohoa in its own interpreter: what a terminal shows, library loggers included."""
+    environ = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "-m", "sohoa.cli", *args],
+        capture_output=True, text=True, env=environ, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_wrong_passphrase_is_one_line_and_pyhanko_speaks_only_with_v(workdir: Path) -> None:
+    assert invoke("init").exit_code == 0
+    Path("scans").mkdir()
+    env = {"SOHOA_SIGNING_PASSPHRASE": "not-the-passphrase"}
+    quiet = _sohoa("run", "scans", env=env)
+    assert quiet.returncode == 1
+    assert quiet.stderr.strip().splitlines() == [
+        f"error: cannot open signing key {workdir}/sohoa-data/keys/test-signer.p12: wrong "
+        "passphrase or not a PKCS#12 file"
+    ]
+    verbose = _sohoa("-v", "run", "scans", env=env)
+    assert verbose.returncode == 1
+    assert "pyhanko" in verbose.stderr and "Could not load key material" in verbose.stderr
+
+
+def test_quiet_and_verbose_together_are_refused(workdir: Path) -> None:
+    _one_line_error(invoke("-q", "-v", "status"), "choose -q or -v")
+
+
+HEAVY = ("dask", "distributed", "cv2", "pyhanko", "sklearn", "pikepdf", "numpy", "ocrmypdf")
+LOADED = """
+import sys
+from sohoa.cli import main
+try:
+    main({args!r})
+except SystemExit as stop:
+    assert stop.code == 0, stop.code
+print("loaded:", *(name for name in {heavy!r} if name in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["status"], ["config", "show"]])
+def test_quick_commands_do_not_import_the_heavy_libraries(workdir: Path, args: list[str]) -> None:
+    # What makes 'sohoa --help' and 'sohoa status' start in well under a second.
+    assert invoke("init").exit_code == 0
+    code = LOADED.format(args=args, heavy=HEAVY)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=300)  # fmt: skip
+    assert done.stdout.splitlines()[-1] == "loaded:"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import struct
 import zlib
 from pathlib import Path
@@ -116,6 +117,8 @@ def _no_page_pdf() -> bytes:
         ("no-pages.pdf", _no_page_pdf, "no_pages"),
         ("bomb.png", _bomb_png, "too_large"),
         ("letter.docx", lambda: b"PK\x03\x04" + b"\0" * 64, "unsupported_type"),
+        ("noise.tif", lambda: bytes(random.Random(3).randrange(256) for _ in range(4096)),
+         "corrupt_image"),
     ],
 )
 def test_bad_file_fails_its_record_with_a_specific_reason(

@@ -101,7 +101,7 @@ def test_ctrl_c_puts_in_flight_records_back_and_exits_130(scans: Path, workdir: 
     driver.send_signal(signal.SIGINT)
     _out, err = driver.communicate(timeout=SAFETY_S)
     assert driver.returncode == 130, err
-    assert "sohoa resume evening" in err
+    assert "sohoa resume --batch evening" in err
     states = dict(_query(workdir, "SELECT state, count(*) FROM records GROUP BY state"))
     assert "processing" not in states, states
     assert _query(workdir, "SELECT lock_owner FROM batches")[0][0] is None
@@ -148,3 +148,17 @@ def test_a_worker_killed_mid_batch_is_survived(scans: Path, workdir: Path) -> No
     _out, err = driver.communicate(timeout=SAFETY_S)
     assert driver.returncode == 0, err
     _assert_each_record_archived_once(workdir)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_a_stop_of_the_whole_group_leaves_no_traceback(
+    scans: Path, workdir: Path, signum: int
+) -> None:
+    # A terminal's Ctrl-C (and a service manager's stop) reach the worker processes too.
+    driver = _start("run", str(scans), "--batch", "stopped", "--workers", "2")
+    _wait_for(lambda: _archived(workdir) >= 1, driver)
+    os.killpg(driver.pid, signum)
+    _out, err = driver.communicate(timeout=SAFETY_S)
+    assert driver.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().splitlines()[-1].startswith("interrupted: in-flight records went back")

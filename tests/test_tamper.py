@@ -212,7 +212,7 @@ def test_a_missing_or_changed_copy_fails_as_damaged_and_stops_counting(
     assert _states(settings) == {
         kept: ("archived", None), changed: ("failed", "damaged"), gone: ("failed", "damaged")
     }  # fmt: skip
-    [coverage] = json.loads(invoke("coverage", "--format", "json").output)
+    [coverage] = json.loads(invoke("coverage", "--format", "json").output)["rows"]
     assert (coverage["registered"], coverage["digitized"]) == (3, 1)
     status = invoke("status")
     assert "damaged" in status.output and "sha256_mismatch" in status.output

@@ -23,6 +23,8 @@ MAGIC = (
     (b"MM\x00*", "tiff"),
     (b"%PDF", "pdf"),
 )
+SCAN_SUFFIXES = {".tif": "TIFF", ".tiff": "TIFF", ".png": "PNG", ".jpg": "JPEG",
+                 ".jpeg": "JPEG", ".pdf": "PDF"}  # fmt: skip
 MIN_PLAUSIBLE_DPI = 10  # below this a declared resolution is a placeholder, not a measurement
 
 
@@ -43,6 +45,11 @@ def sniff_type(path: Path) -> str:
     for magic, kind in MAGIC:
         if head.startswith(magic):
             return kind
+    claimed = SCAN_SUFFIXES.get(path.suffix.lower())
+    if claimed:  # a scan whose bytes were damaged (or never written), not another kind of file
+        raise RecordError(
+            "corrupt_image", f"{path.name} is named a {claimed} file but its content is not one"
+        )
     raise RecordError(
         "unsupported_type",
         f"{path.name} is not a TIFF, PNG, JPEG or PDF file (suffix {path.suffix or 'none'})",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sohoa.ocr import tesseract
 from sohoa.ocr.prepare import PreparedPage
@@ -17,10 +16,6 @@ class OcrSettings:
     low_confidence: float = 60.0
     page_timeout_s: float = 180.0
     max_pixels: int = 200_000_000
-
-    @classmethod
-    def from_config(cls, section: dict[str, Any]) -> OcrSettings:
-        return cls(**{k: v for k, v in section.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)

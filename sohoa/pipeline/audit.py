@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sohoa.classify import load_catalogue
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
 from sohoa.records import (
@@ -16,42 +16,77 @@ from sohoa.records import (
     inventory,
     queries,
 )
-from sohoa.report import render_report
+
+if TYPE_CHECKING:
+    from sohoa.classify import Catalogue
+    from sohoa.pipeline.register import RegisterReport
+
+# Imported where used: coverage must not load pyHanko and pikepdf (the register step does)
+# nor the classifier.
 
 
-def _catalogue(settings: Settings):
-    return load_catalogue(settings.section("classify")["catalogue"])
+def _catalogue(settings: Settings) -> Catalogue:
+    from sohoa.classify import load_catalogue
+
+    return load_catalogue(list(settings.classify.catalogue))
 
 
-def import_register(
-    settings: Settings, path: Path
-) -> tuple[inventory.ImportReport, inventory.LinkReport]:
-    """Load the paper register (upsert by dossier code), then link scanned records to it."""
+@dataclass(frozen=True)
+class RegisterImport:
+    rows: inventory.ImportReport
+    links: inventory.LinkReport
+    applied: RegisterReport  # archived files renamed and re-signed with the register's fields
+
+
+@dataclass(frozen=True)
+class LinkOutcome:
+    links: inventory.LinkReport
+    applied: RegisterReport
+
+
+def import_register(settings: Settings, path: Path) -> RegisterImport:
+    """Load the paper register (upsert by dossier code), link scanned records to it, and
+    rename and re-sign the archived files of the records it now names."""
     catalogue = _catalogue(settings)
     known = {p.key: p.key for p in catalogue.procedures}
     known |= {p.code: p.key for p in catalogue.procedures if p.code}
     with database_session(settings.database_url) as session:
         report = inventory.import_inventory(session, path, known)
+    # A header without `code` imports nothing: that is the user's mistake, not row problems.
+    unusable = next((p for p in report.problems if (p.line, p.column) == (1, "code")), None)
+    if unusable is not None:
+        raise SohoaError(f"{path}: {unusable.message}; nothing was imported")
     # Apart, so that linking takes its locks in the order a running batch does (records,
     # items, coverage cells) and never holds the cells while it waits for a record.
     with database_session(settings.database_url) as session:
         links = inventory.link_records(session)
-    return report, links
+    from sohoa.pipeline.register import apply_register
+
+    return RegisterImport(report, links, apply_register(settings))
 
 
-def link(settings: Settings, mapping: Path | None = None) -> inventory.LinkReport:
-    """Link records to the register (explicitly by the `mapping` CSV first, if given)."""
+def link(settings: Settings, mapping: Path | None = None) -> LinkOutcome:
+    """Link records to the register (explicitly by the `mapping` CSV first, if given), then
+    rename and re-sign the archived files whose link changed."""
     with database_session(settings.database_url) as session:
         problems: list[inventory.Problem] = []
         mapped = inventory.read_mapping(session, mapping, problems) if mapping else {}
         report = inventory.link_records(session, mapped)
     report.problems = problems
-    return report
+    from sohoa.pipeline.register import apply_register
+
+    return LinkOutcome(report, apply_register(settings))
+
+
+INVENTORY_COLUMNS = ("items", "digitized", "percent", "pages_expected", "pages_digitized",
+                     "remaining_items", "remaining_pages")  # fmt: skip
+RECORDS_COLUMNS = ("registered", "digitized", "percent", "pages")
 
 
 @dataclass(frozen=True)
 class CoverageAnswer:
     basis: str  # "inventory" (registered dossiers) or "records" (no register imported)
+    columns: tuple[str, ...]  # of each row, also when there is none
     rows: list[dict]
     projection: coverage.Projection | None
 
@@ -69,7 +104,8 @@ def coverage_report(
                 items = sum(row.items for row in rows)
                 totals = (items, items - sum(row.remaining_items for row in rows))
             ahead = coverage.projection(session, totals=totals)
-            return CoverageAnswer("inventory", [row.as_dict() for row in rows], ahead)
+            columns = (*by, *INVENTORY_COLUMNS)
+            return CoverageAnswer("inventory", columns, [row.as_dict() for row in rows], ahead)
         unknown = [d for d in by if d not in queries.COVERAGE_DIMENSIONS]
         if unknown:
             raise SohoaError(
@@ -81,11 +117,13 @@ def coverage_report(
              "digitized": r.digitized, "percent": round(r.percent, 1), "pages": r.pages}
             for r in queries.coverage(session, by)
         ]  # fmt: skip
-        return CoverageAnswer("records", rows, None)
+        return CoverageAnswer("records", (*by, *RECORDS_COLUMNS), rows, None)
 
 
 def write_report(settings: Settings, path: Path) -> None:
     names = {p.key: p.name for p in _catalogue(settings).procedures}
     with database_session(settings.database_url) as session:
         data = collect_report_data(session, names)
+    from sohoa.report import render_report
+
     path.write_text(render_report(data), encoding="utf-8")

@@ -38,6 +38,8 @@ DASK_CONFIG = {
     # while another worker is idle (the driver's window keeps the next ones queued).
     "distributed.scheduler.worker-saturation": 1.0,
     "distributed.nanny.pre-spawn-environ": SINGLE_THREAD_ENV,
+    # Only the driver handles Ctrl-C; the worker processes ignore it (no tracebacks).
+    "distributed.worker.preload": ["sohoa.pipeline.interrupts"],
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ def resolve_passphrase(settings: Settings, environ: dict[str, str] | None = None
     environ = dict(os.environ if environ is None else environ)
     if environ.get(PASSPHRASE_ENV):
         return environ[PASSPHRASE_ENV].encode()
-    configured = settings.section("signing").get("passphrase_file")
+    configured = settings.signing.passphrase_file
     path = Path(configured) if configured else settings.keys_dir / "test-signer.pass"
     try:
         return path.read_bytes().strip()
@@ -59,46 +59,49 @@ def resolve_passphrase(settings: Settings, environ: dict[str, str] | None = None
         ) from exc
 
 
-def _paths(values: list[str] | None) -> tuple[Path, ...]:
-    return tuple(Path(value) for value in values or ())
+def _paths(values: tuple[str, ...]) -> tuple[Path, ...]:
+    return tuple(Path(value) for value in values)
+
+
+def ocr_settings(settings: Settings) -> OcrSettings:
+    return OcrSettings(**asdict(settings.ocr))
 
 
 def worker_settings(settings: Settings) -> WorkerSettings:
     """Check what every record will need (tesseract languages, the signing key) before any runs."""
-    ocr = OcrSettings.from_config(settings.section("ocr"))
+    ocr = ocr_settings(settings)
     tesseract.check_languages(ocr.languages)
-    archive = settings.section("archive")
-    signing = settings.section("signing")
-    agency = str(archive.get("agency", ""))
+    archive, signing = settings.archive, settings.signing
+    agency = archive.agency
     signer = SignerSpec(
         pkcs12=settings.signing_pkcs12,
         passphrase=resolve_passphrase(settings),
         location=agency,
         agency=agency,
-        level=str(signing.get("level") or "B-B"),
-        tsa_url=signing.get("tsa_url"),
-        tsa_timeout_s=float(signing.get("tsa_timeout_s") or 10),
-        trust_roots=_paths(signing.get("trust_roots")),
-        other_certs=_paths(signing.get("other_certs")),
-        crls=_paths(signing.get("crls")),
-        fetch_revocation=bool(signing.get("fetch_revocation", True)),
-        visible_stamp=bool(signing.get("visible_stamp", False)),
+        level=signing.level,
+        tsa_url=signing.tsa_url,
+        tsa_timeout_s=signing.tsa_timeout_s,
+        trust_roots=_paths(signing.trust_roots),
+        other_certs=_paths(signing.other_certs),
+        crls=_paths(signing.crls),
+        fetch_revocation=signing.fetch_revocation,
+        visible_stamp=signing.visible_stamp,
     )
     load_signer(signer)
-    classify = settings.section("classify")
+    classify = settings.classify
     return WorkerSettings(
         ocr=ocr,
         prepare=PrepareSettings(min_dpi=float(ocr.min_dpi)),
-        catalogue=tuple(classify["catalogue"]),
-        review_threshold=float(classify["review_threshold"]),
+        catalogue=classify.catalogue,
+        review_threshold=classify.review_threshold,
         archive_dir=settings.archive_dir,
-        jpeg_quality=int(archive.get("jpeg_quality", 75)),
-        agency=str(archive.get("agency", "")),
-        language=str(archive.get("language", "vi")),
+        jpeg_quality=archive.jpeg_quality,
+        agency=archive.agency,
+        language=archive.language,
         signer=signer,
-        codes=CodeSettings.from_config(settings.section("inventory")),
-        dossier=DossierDefaults.from_config(archive),
+        codes=CodeSettings.from_config(asdict(settings.inventory)),
+        dossier=DossierDefaults.from_config(asdict(archive)),
         # Refuses a model trained for another catalogue version before any record runs.
-        model=active_model(settings, load_catalogue(list(classify["catalogue"]))),
-        model_review_threshold=float(classify.get("model_review_threshold", 0.9)),
+        model=active_model(settings, load_catalogue(list(classify.catalogue))),
+        model_review_threshold=classify.model_review_threshold,
     )

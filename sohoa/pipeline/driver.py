@@ -62,10 +62,20 @@ class RunReport:
     seconds: float = 0.0
     interrupted: bool = False
     counts: dict[str, int] = field(default_factory=dict)  # the whole batch, after the run
+    max_attempts: int = 0  # pipeline.max_attempts of this run
+    failed_at_limit: int = 0  # failed records a plain resume will not retry (fix the source)
 
     @property
     def failed(self) -> int:
         return self.counts.get(RecordState.FAILED, 0)
+
+    @property
+    def waiting_for_review(self) -> int:
+        return self.counts.get(RecordState.NEEDS_REVIEW, 0)
+
+    @property
+    def records(self) -> int:
+        return sum(self.counts.values())
 
 
 @dataclass
@@ -144,7 +154,7 @@ def _plan(
     try:
         _register(factory, batch_id, name, root)
         with session_scope(factory) as session:
-            max_attempts = int(settings.section("pipeline").get("max_attempts", 3))
+            max_attempts = settings.pipeline.max_attempts
             todo = store.records_to_do(
                 session, batch_id, max_attempts=max_attempts, retry_all=request.retry_all
             )
@@ -342,8 +352,8 @@ def _run_batch(
     batch_id, name, root, queue = _plan(factory, request, settings, owner)
     report = RunReport(batch=name)
     run = _Run(batch_id, name, root, owner, work_settings, factory, reporter, report, queue)
-    workers = request.workers or settings.section("pipeline").get("workers") or usable_cores()
-    per_worker = int(settings.section("pipeline").get("max_in_flight_per_worker", 8))
+    workers = request.workers or settings.pipeline.workers or usable_cores()
+    per_worker = settings.pipeline.max_in_flight_per_worker
     started = time.monotonic()
     reporter.start(name, len(queue))
     finished = False
@@ -362,6 +372,8 @@ def _run_batch(
         # Newly archived dossiers count toward coverage at once.
         inventory.link_records(session, batch_id=batch_id)
         report.counts = queries.state_counts(session, batch_id)
+        report.max_attempts = settings.pipeline.max_attempts
+        report.failed_at_limit = queries.failed_at_limit(session, batch_id, report.max_attempts)
     return report
 
 

@@ -87,10 +87,9 @@ def evaluate(
 
     catalogue = catalogue_of(settings)
     model, model_name = load_for_eval(settings, catalogue, model_path, rules_only)
-    section = settings.section("classify")
     thresholds = {
-        "rules": float(section["review_threshold"]),
-        "combined": float(section.get("model_review_threshold", section["review_threshold"])),
+        "rules": settings.classify.review_threshold,
+        "combined": settings.classify.model_review_threshold,
     }
     records: list[Labelled] = []
     problems: list[str] = []

@@ -25,9 +25,9 @@ def initialise(settings: Settings) -> InitReport:
         revision = upgrade(engine)
     finally:
         engine.dispose()
-    if settings.section("signing").get("pkcs12"):
+    if settings.signing.pkcs12:
         return InitReport(revision, str(settings.signing_pkcs12), "configured")
     if settings.signing_pkcs12.exists():
         return InitReport(revision, str(settings.signing_pkcs12), "TEST key, made earlier")
-    identity = create_test_identity(settings.keys_dir, settings.section("archive")["agency"])
+    identity = create_test_identity(settings.keys_dir, settings.archive.agency)
     return InitReport(revision, str(identity.pkcs12), "TEST key, made now")

@@ -52,7 +52,7 @@ class ModelRef:
 
 
 def catalogue_of(settings: Settings) -> Catalogue:
-    return load_catalogue(settings.section("classify")["catalogue"])
+    return load_catalogue(list(settings.classify.catalogue))
 
 
 # -- the active model ------------------------------------------------------------------
@@ -210,7 +210,7 @@ class OcrCache:
     """Page texts of a file, by the file's SHA-256 and everything that shapes the OCR."""
 
     def __init__(self, settings: Settings) -> None:
-        self.ocr = OcrSettings.from_config(settings.section("ocr"))
+        self.ocr = OcrSettings(**asdict(settings.ocr))
         self.prepare = PrepareSettings(min_dpi=float(self.ocr.min_dpi))
         shape = json.dumps(
             [tesseract.version(), self.ocr.languages, self.ocr.default_dpi, self.prepare.min_dpi],

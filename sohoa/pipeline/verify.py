@@ -82,9 +82,9 @@ class VerifyRequest:
 
 
 def trust_roots(settings: Settings) -> list[Path]:
-    roots = [Path(p) for p in settings.section("signing").get("trust_roots") or []]
+    roots = [Path(p) for p in settings.signing.trust_roots]
     test_root = settings.keys_dir / "test-signer.pem"
-    if not settings.section("signing").get("pkcs12") and test_root.is_file():
+    if not settings.signing.pkcs12 and test_root.is_file():
         roots.append(test_root)
     return roots
 

@@ -68,19 +68,31 @@ class Failure:
     reason: str
     message: str
     attempts: int
+    batch: str
+
+
+def failed_at_limit(session: Session, batch_id: int, max_attempts: int) -> int:
+    """Failed records of the batch that a plain resume no longer retries."""
+    query = select(func.count()).where(
+        Record.batch_id == batch_id,
+        Record.state == RecordState.FAILED,
+        Record.attempts >= max_attempts,
+    )
+    return session.scalar(query) or 0
 
 
 def failures(session: Session, batch_id: int | None = None) -> list[Failure]:
     query = (
-        select(Record)
+        select(Record, Batch.name)
+        .join(Batch, Batch.id == Record.batch_id)
         .where(Record.state == RecordState.FAILED)
         .order_by(Record.error_reason, Record.rel_path)
     )
     if batch_id is not None:
         query = query.where(Record.batch_id == batch_id)
     return [
-        Failure(r.uid, r.rel_path, r.error_reason or "", r.error_message or "", r.attempts)
-        for r in session.scalars(query)
+        Failure(r.uid, r.rel_path, r.error_reason or "", r.error_message or "", r.attempts, name)
+        for r, name in session.execute(query)
     ]
 
 

@@ -1,0 +1,5 @@
+"""`python -m sohoa.cli`."""
+
+from sohoa.cli import main
+
+main()
