@@ -813,9 +813,9 @@ def classify_eval(
 @friendly_errors
 def classify_models(ctx: click.Context, fmt: str) -> None:
     """The trained models recorded in the database; the active one classifies new records."""
-    from sohoa.pipeline import training
+    from sohoa.pipeline import models
 
-    rows = [row.__dict__ for row in training.list_models(_settings(ctx))]
+    rows = [row.__dict__ for row in models.list_models(_settings(ctx))]
     emit(rows, fmt, title="classifier models")
 
 
@@ -825,9 +825,9 @@ def classify_models(ctx: click.Context, fmt: str) -> None:
 @friendly_errors
 def classify_activate(ctx: click.Context, version: str) -> None:
     """Make model VERSION the active one (e.g. to roll back); 'none' for the rules alone."""
-    from sohoa.pipeline import training
+    from sohoa.pipeline import models
 
-    training.activate(_settings(ctx), None if version == "none" else version)
+    models.activate(_settings(ctx), None if version == "none" else version)
     click.echo("classifying with the rules alone" if version == "none" else f"active: {version}")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import os
 import shutil
 import subprocess
 import tempfile
@@ -22,6 +21,7 @@ import cv2
 import numpy as np
 
 from sohoa.errors import RecordError, SohoaError
+from sohoa.threads import single_thread_env
 
 PROGRAM = "tesseract"
 
@@ -45,7 +45,7 @@ class TesseractResult:
 
 def _env() -> dict[str, str]:
     # One thread per process: workers already run one page per core.
-    return {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    return single_thread_env()
 
 
 def _executable() -> str:

@@ -1,6 +1,6 @@
 """Records: the database of batches, records, pages and events, and the questions it answers."""
 
-from sohoa.records import coverage, inventory, premis, queries, store, summary
+from sohoa.records import classifier_models, coverage, inventory, premis, queries, store, summary
 from sohoa.records.db import (
     check_schema,
     database_session,
@@ -37,6 +37,7 @@ __all__ = [
     "RecordOutcome",
     "RecordState",
     "check_schema",
+    "classifier_models",
     "collect_report_data",
     "coverage",
     "database_session",
