@@ -12,9 +12,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from sohoa.records import Event, EventRow, Record, collect_report_data, session_scope, store
+from sohoa.records import Event, EventRow, Record, session_scope, store
 from sohoa.records.inventory import import_inventory, link_records
-from sohoa.report import Bar, Count, DayPoint, ReportData, Verification, render_report
+from sohoa.report import (
+    Bar,
+    Count,
+    DayPoint,
+    ReportData,
+    Verification,
+    collect_report_data,
+    render_report,
+)
 from tests.test_inventory import HEADER, KNOWN, NOW, _add_records, _archived_on, _csv, factory
 
 __all__ = ["factory"]  # the fixture, shared with test_inventory

@@ -9,14 +9,8 @@ from pathlib import Path
 from sohoa.classify import load_catalogue
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
-from sohoa.records import (
-    collect_report_data,
-    coverage,
-    database_session,
-    inventory,
-    queries,
-)
-from sohoa.report import render_report
+from sohoa.records import coverage, database_session, inventory, queries
+from sohoa.report import collect_report_data, render_report
 
 
 def _catalogue(settings: Settings):

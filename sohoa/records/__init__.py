@@ -21,7 +21,6 @@ from sohoa.records.models import (
     RecordState,
 )
 from sohoa.records.outcome import Digest, EventRow, PageRow, RecordOutcome
-from sohoa.records.reporting import collect_report_data
 
 __all__ = [
     "ARCHIVED_STATES",
@@ -38,7 +37,6 @@ __all__ = [
     "RecordState",
     "check_schema",
     "classifier_models",
-    "collect_report_data",
     "coverage",
     "database_session",
     "grant_auditor",

@@ -1,7 +1,5 @@
-"""What the HTML report shows: plain values, filled by `sohoa.records.collect_report_data`.
-
-The report package renders; it never opens the database. Tests build these by hand.
-"""
+"""What the HTML report shows: plain values, filled by `collect_report_data` (collect.py)
+from a database session it is given; html.py renders them. Tests build these by hand."""
 
 from __future__ import annotations
 

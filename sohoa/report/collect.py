@@ -1,4 +1,5 @@
-"""The questions behind the auditors' HTML report, answered as `sohoa.report.ReportData`."""
+"""The questions behind the auditors' HTML report, asked of the records database and
+answered as `ReportData`: the report reads from the records, never the other way."""
 
 from __future__ import annotations
 
