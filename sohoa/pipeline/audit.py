@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sohoa.classify import load_catalogue
 from sohoa.config import Settings
@@ -78,8 +79,21 @@ def coverage_report(
         return CoverageAnswer("records", rows, None)
 
 
+def display_zone(settings: Settings) -> ZoneInfo:
+    """The `timezone` setting: where the reader is, for the days and times of reports."""
+    name = settings.raw.get("timezone") or "UTC"
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SohoaError(
+            f"timezone {name!r} is not a known time zone: use an IANA name such as "
+            "Asia/Ho_Chi_Minh or UTC (Debian package tzdata)"
+        ) from exc
+
+
 def write_report(settings: Settings, path: Path) -> None:
     names = {p.key: p.name for p in _catalogue(settings).procedures}
+    zone = display_zone(settings)
     with database_session(settings.database_url) as session:
-        data = collect_report_data(session, names)
+        data = collect_report_data(session, names, zone=zone)
     path.write_text(render_report(data), encoding="utf-8")

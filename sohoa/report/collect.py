@@ -5,32 +5,45 @@ from __future__ import annotations
 
 import datetime as dt
 from itertools import accumulate
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from sohoa.records import coverage, queries
-from sohoa.records.models import ARCHIVED_STATES, Event, Record, RecordState
-from sohoa.report.data import Bar, Count, DayPoint, ReportData, Verification
+from sohoa.records.models import ARCHIVED_STATES, Event, InventoryItem, Record, RecordState
+from sohoa.report.data import Bar, Count, DayPoint, MissingDossier, ReportData, Verification
+from sohoa.report.reasons import reason_label
+
+MISSING_SHOWN = 200  # missing dossiers listed by name; the count is always complete
+UTC = ZoneInfo("UTC")
 
 
 def collect_report_data(
     session: Session,
     procedure_names: dict[str, str] | None = None,
     now: dt.datetime | None = None,
+    zone: ZoneInfo = UTC,
 ) -> ReportData:
     """Everything the report shows. `procedure_names` maps catalogue keys to the names a
     reader knows (Đăng ký khai sinh); keys without a name are shown as they are.
 
     Coverage is measured against the register when one has been imported, otherwise
-    against the records scanned so far (as `sohoa coverage` does).
+    against the records scanned so far (as `sohoa coverage` does). The burn-up counts
+    calendar days in `zone`.
     """
     now = now or dt.datetime.now(dt.UTC)
     names = procedure_names or {}
     register = coverage.has_register(session)
-    parts = _from_register(session, names, now) if register else _from_records(session, names)
+    parts = (
+        _from_register(session, names, now, zone)
+        if register
+        else _from_records(session, names, zone)
+    )
     return ReportData(
         generated_at=now,
+        timezone=zone.key,
         failures=tuple(_failures(session)),
         reviews=tuple(_reviews(session, names)),
         verification=verification_status(session),
@@ -38,7 +51,9 @@ def collect_report_data(
     )
 
 
-def _from_register(session: Session, names: dict[str, str], now: dt.datetime) -> dict:
+def _from_register(
+    session: Session, names: dict[str, str], now: dt.datetime, zone: ZoneInfo
+) -> dict:
     [total] = coverage.inventory_coverage(session)
     totals = (total.items, total.items - total.remaining_items)
     ahead = coverage.projection(session, now=now, totals=totals)
@@ -48,9 +63,12 @@ def _from_register(session: Session, names: dict[str, str], now: dt.datetime) ->
         "digitized": total.digitized,
         "pages_expected": total.pages_expected,
         "pages_digitized": total.pages_digitized,
-        "burnup": _burnup(coverage.digitized_per_day(session)),
+        "burnup": _burnup(coverage.digitized_per_day(session, zone)),
         "by_procedure": _bars(session, "procedure", names),
         "by_unit": _bars(session, "unit", {}),
+        "by_year": _bars(session, "year", {}),
+        "missing": tuple(_missing(session)),
+        "missing_total": _missing_count(session),
         "per_day": ahead.per_day,
         "projected_completion": ahead.projected_completion,
     }
@@ -68,23 +86,19 @@ def _bars(session: Session, dimension: str, names: dict[str, str]) -> tuple[Bar,
     )
 
 
-def _from_records(session: Session, names: dict[str, str]) -> dict:
+def _from_records(session: Session, names: dict[str, str], zone: ZoneInfo) -> dict:
     """Without a register the denominator is the records known (duplicates left out)."""
     [total] = queries.coverage(session) or [queries.CoverageRow((), 0, 0, 0)]
     # Records are the items here: one point per archived record, on its archiving day.
-    day = coverage.utc_day(session, Record.archived_at).label("day")
-    per_day = session.execute(
-        select(day, func.count())
-        .where(Record.state.in_(ARCHIVED_STATES), Record.archived_at.is_not(None))
-        .group_by(day)
-    )
+    archived = Record.state.in_(ARCHIVED_STATES)
+    per_day = coverage.per_local_day(session, Record.archived_at, zone, archived)
     return {
         "basis": "records",
         "items": total.registered,
         "digitized": total.digitized,
         "pages_expected": 0,
         "pages_digitized": total.pages,
-        "burnup": _burnup(sorted((coverage.as_date(d), int(n)) for d, n in per_day)),
+        "burnup": _burnup(per_day),
         "by_procedure": tuple(
             Bar(row.group[0], names.get(row.group[0], row.group[0]), row.registered, row.digitized)
             for row in queries.coverage(session, by=("procedure",))
@@ -108,7 +122,39 @@ def _failures(session: Session) -> list[Count]:
         .group_by(Record.error_reason)
     )
     rows = [(reason or "error", int(n)) for reason, n in session.execute(query)]
-    return [Count(reason, reason, n) for reason, n in sorted(rows, key=lambda r: (-r[1], r[0]))]
+    return [
+        Count(reason, reason_label(reason), n)
+        for reason, n in sorted(rows, key=lambda r: (-r[1], r[0]))
+    ]
+
+
+def _not_scanned() -> ColumnElement[bool]:
+    """No record, in any state, is linked to the item: its paper was never scanned."""
+    return ~exists().where(Record.inventory_item_id == InventoryItem.id)
+
+
+def _missing_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(InventoryItem).where(_not_scanned()))
+
+
+def _missing(session: Session) -> list[MissingDossier]:
+    """Register items no record is linked to, by code: the paper still to be scanned."""
+    query = (
+        select(
+            InventoryItem.code,
+            InventoryItem.title,
+            InventoryItem.unit,
+            InventoryItem.year,
+            InventoryItem.location,
+        )
+        .where(_not_scanned())
+        .order_by(InventoryItem.code)
+        .limit(MISSING_SHOWN)
+    )
+    return [
+        MissingDossier(code, title or "", unit or "", year, location or "")
+        for code, title, unit, year, location in session.execute(query)
+    ]
 
 
 def _reviews(session: Session, names: dict[str, str]) -> list[Count]:
