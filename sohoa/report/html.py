@@ -32,6 +32,7 @@ svg text { font-size: 11px; fill: #4a5866; }
 .bad { color: #a62b2b; } .good { color: #1f7a4d; }
 .warn { color: #7a4f00; background: #fff3cd; }
 p.warn { padding: .4rem .6rem; border-left: 4px solid #d99a00; }
+.nowrap { white-space: nowrap; }
 small.code { color: #5d6b7a; font-family: "DejaVu Sans Mono", monospace; font-size: .75rem; }
 """
 CHART_W, CHART_H = 720, 260
@@ -281,7 +282,8 @@ def _verification(data: ReportData) -> str:
 def _missing_row(item: MissingDossier) -> str:
     year = "" if item.year is None else str(item.year)
     return (
-        f'<tr class="missing" data-code="{escape(item.code)}"><td>{escape(item.code)}</td>'
+        f'<tr class="missing" data-code="{escape(item.code)}">'
+        f'<td class="nowrap">{escape(item.code)}</td>'
         f"<td>{escape(item.title)}</td><td>{escape(item.unit)}</td>"
         f'<td class="num">{year}</td><td>{escape(item.location)}</td></tr>'
     )
