@@ -1,6 +1,15 @@
 """Records: the database of batches, records, pages and events, and the questions it answers."""
 
-from sohoa.records import classifier_models, coverage, inventory, premis, queries, store, summary
+from sohoa.records import (
+    audit,
+    classifier_models,
+    coverage,
+    inventory,
+    premis,
+    queries,
+    store,
+    summary,
+)
 from sohoa.records.db import (
     check_schema,
     database_session,
@@ -35,6 +44,7 @@ __all__ = [
     "Record",
     "RecordOutcome",
     "RecordState",
+    "audit",
     "check_schema",
     "classifier_models",
     "coverage",

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from itertools import accumulate
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
-
-from sohoa.records import coverage, queries
-from sohoa.records.models import ARCHIVED_STATES, Event, InventoryItem, Record, RecordState
+from sohoa.records import audit, coverage, queries
 from sohoa.report.data import Bar, Count, DayPoint, MissingDossier, ReportData, Verification
 from sohoa.report.reasons import reason_label
+
+if TYPE_CHECKING:  # the session is the caller's: the report itself sends no SQL
+    from sqlalchemy.orm import Session
 
 MISSING_SHOWN = 200  # missing dossiers listed by name; the count is always complete
 UTC = ZoneInfo("UTC")
@@ -68,7 +67,7 @@ def _from_register(
         "by_unit": _bars(session, "unit", {}),
         "by_year": _bars(session, "year", {}),
         "missing": tuple(_missing(session)),
-        "missing_total": _missing_count(session),
+        "missing_total": audit.unscanned_count(session),
         "per_day": ahead.per_day,
         "projected_completion": ahead.projected_completion,
     }
@@ -90,8 +89,7 @@ def _from_records(session: Session, names: dict[str, str], zone: ZoneInfo) -> di
     """Without a register the denominator is the records known (duplicates left out)."""
     [total] = queries.coverage(session) or [queries.CoverageRow((), 0, 0, 0)]
     # Records are the items here: one point per archived record, on its archiving day.
-    archived = Record.state.in_(ARCHIVED_STATES)
-    per_day = coverage.per_local_day(session, Record.archived_at, zone, archived)
+    per_day = audit.archived_per_day(session, zone)
     return {
         "basis": "records",
         "items": total.registered,
@@ -116,77 +114,26 @@ def _burnup(per_day: list[tuple[dt.date, int]]) -> tuple[DayPoint, ...]:
 
 
 def _failures(session: Session) -> list[Count]:
-    query = (
-        select(Record.error_reason, func.count())
-        .where(Record.state == RecordState.FAILED)
-        .group_by(Record.error_reason)
-    )
-    rows = [(reason or "error", int(n)) for reason, n in session.execute(query)]
-    return [
-        Count(reason, reason_label(reason), n)
-        for reason, n in sorted(rows, key=lambda r: (-r[1], r[0]))
-    ]
-
-
-def _not_scanned() -> ColumnElement[bool]:
-    """No record, in any state, is linked to the item: its paper was never scanned."""
-    return ~exists().where(Record.inventory_item_id == InventoryItem.id)
-
-
-def _missing_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(InventoryItem).where(_not_scanned()))
+    return [Count(code, reason_label(code), n) for code, n in audit.failures_by_reason(session)]
 
 
 def _missing(session: Session) -> list[MissingDossier]:
-    """Register items no record is linked to, by code: the paper still to be scanned."""
-    query = (
-        select(
-            InventoryItem.code,
-            InventoryItem.title,
-            InventoryItem.unit,
-            InventoryItem.year,
-            InventoryItem.location,
-        )
-        .where(_not_scanned())
-        .order_by(InventoryItem.code)
-        .limit(MISSING_SHOWN)
-    )
     return [
-        MissingDossier(code, title or "", unit or "", year, location or "")
-        for code, title, unit, year, location in session.execute(query)
+        MissingDossier(item.code, item.title, item.unit, item.year, item.location)
+        for item in audit.unscanned_items(session, MISSING_SHOWN)
     ]
 
 
 def _reviews(session: Session, names: dict[str, str]) -> list[Count]:
-    query = (
-        select(Record.procedure, func.count())
-        .where(Record.state == RecordState.NEEDS_REVIEW)
-        .group_by(Record.procedure)
-    )
-    rows = [(key or "", int(n)) for key, n in session.execute(query)]
     return [
         Count(key, names.get(key, key or queries.UNCLASSIFIED), n)
-        for key, n in sorted(rows, key=lambda r: (-r[1], r[0]))
+        for key, n in audit.reviews_by_procedure(session)
     ]
 
 
 def verification_status(session: Session) -> Verification:
     """Archived records by the outcome of their latest `verify` event (or none)."""
-    latest = (
-        select(Event.record_id, func.max(Event.id).label("event_id"))
-        .where(Event.kind == "verify")
-        .group_by(Event.record_id)
-        .subquery("latest")
-    )
-    query = (
-        select(Event.outcome, func.count())
-        .select_from(Record)
-        .outerjoin(latest, latest.c.record_id == Record.id)
-        .outerjoin(Event, Event.id == latest.c.event_id)
-        .where(Record.state.in_(ARCHIVED_STATES))
-        .group_by(Event.outcome)
-    )
-    counts = {outcome: int(n) for outcome, n in session.execute(query)}
+    counts = audit.latest_verify_outcomes(session)
     never = counts.pop(None, 0)
     ok = counts.pop("ok", 0)
     # Any other outcome (failed, or a future one) means the file could not be confirmed.
