@@ -20,7 +20,7 @@ from sohoa.config import Settings, load_settings
 from sohoa.errors import SohoaError
 from sohoa.ingest import open_record
 from sohoa.ingest.discover import RecordRef
-from sohoa.pipeline import RecordTask, evaluation, process_record, training, worker_settings
+from sohoa.pipeline import RecordTask, evaluation, labelled, process_record, worker_settings
 from sohoa.pipeline.labelled import Labelled, read_truth
 from sohoa.pipeline.models import activate, active_model, catalogue_of, list_models
 from sohoa.pipeline.training import train_model
@@ -280,7 +280,7 @@ def test_cli_trains_and_evaluates_on_a_scanned_folder(workdir: Path, monkeypatch
     def no_ocr(_job):
         raise AssertionError("OCR ran although the text was cached")
 
-    monkeypatch.setattr(training, "_ocr_file", no_ocr)
+    monkeypatch.setattr(labelled, "_ocr_file", no_ocr)
     result = invoke("classify", "eval", "--from", "scans", "--workers", "1")
     assert result.exit_code == 0, result.output
     assert "macro-F1" in result.output and "confusion matrix" in result.output
