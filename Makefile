@@ -7,7 +7,7 @@ TOOLS := .tools
 VERAPDF_LIB := $(TOOLS)/verapdf/lib
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng ghostscript poppler-utils qpdf \
 	fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-liberation2 fonts-noto-core \
-	fonts-freefont-ttf postgresql chromium
+	fonts-freefont-ttf postgresql chromium openjdk-17-jre-headless maven tzdata
 DEMO_DIR := demo
 PG_PORT ?= 5432
 
@@ -93,7 +93,7 @@ report-png:
 	@shot=$$(mktemp --suffix=.png) && \
 	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 		--disable-background-networking --disable-component-update --disable-sync \
-		--hide-scrollbars --user-data-dir=$$(mktemp -d) --window-size=1280,1900 \
+		--hide-scrollbars --user-data-dir=$$(mktemp -d) --window-size=1280,2900 \
 		--screenshot=$$shot file://$(abspath $(REPORT_HTML)) 2>/dev/null && \
 	$(BIN)/python -c "import sys; from PIL import Image; \
 		Image.open(sys.argv[1]).convert('RGB').quantize(256).save(sys.argv[2], optimize=True)" \

@@ -2,7 +2,7 @@
 (the baseline) against rules + trained model.
 
 The records are `sohoa sample` dossiers planned but not drawn: their page text, wrapped into
-lines, with OCR-like damage on a share of the words (sohoa.pipeline.training.ocr_noise).
+lines, with OCR-like damage on a share of the words (sohoa.classify.noise.ocr_noise).
 Rendering and OCR would cost ~1-2 CPU s per page; this measures the classifier alone.
 
     .venv/bin/python bench/classify_speed.py            # 10,000 training records
@@ -24,7 +24,7 @@ from sohoa.classify import classify, load_catalogue
 from sohoa.classify.learn import train
 from sohoa.classify.model import dumps, load
 from sohoa.config import load_settings
-from sohoa.pipeline.training import synthetic_examples
+from sohoa.sample.examples import synthetic_examples
 
 TRAIN_SEED = 424242
 TEST_SEED = 434343

@@ -102,7 +102,12 @@ SECTIONS: dict[str, type] = {
     "signing": SigningConfig,
     "pipeline": PipelineConfig,
 }
-TOP_LEVEL: dict[str, Any] = {"data_dir": str, "database_url": str | None, "archive_dir": str | None}
+TOP_LEVEL: dict[str, Any] = {
+    "data_dir": str,
+    "database_url": str | None,
+    "archive_dir": str | None,
+    "timezone": str,
+}
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class Settings:
     database_url: str
     archive_dir: Path
     keys_dir: Path
+    timezone: str  # IANA name: the days and times that reports show
     ocr: OcrConfig
     classify: ClassifyConfig
     inventory: InventoryConfig
@@ -312,6 +318,7 @@ def load_settings(
         database_url=database_url,
         archive_dir=archive_dir,
         keys_dir=data_dir / "keys",
+        timezone=typed["timezone"],
         origins=origins,
         **{name: typed[name] for name in SECTIONS},
     )
@@ -323,6 +330,7 @@ def effective_values(settings: Settings) -> list[tuple[str, Any, str]]:
         "data_dir": str(settings.data_dir),
         "database_url": settings.database_url,
         "archive_dir": str(settings.archive_dir),
+        "timezone": settings.timezone,
     }
     rows = [(key, resolved[key], settings.origins.get(key, "default")) for key in TOP_LEVEL]
     for name, cls in SECTIONS.items():

@@ -102,7 +102,7 @@ def test_pin_threads_caps_blas_opencv_and_children() -> None:
     probe = (
         "import json, os, cv2, numpy\n"
         "from threadpoolctl import threadpool_info\n"
-        "from sohoa.pipeline.threads import pin_threads\n"
+        "from sohoa.threads import pin_threads\n"
         "pin_threads()\n"
         "print(json.dumps({'pools': [p['num_threads'] for p in threadpool_info()],\n"
         "  'cv2': cv2.getNumThreads(), 'omp': os.environ['OMP_THREAD_LIMIT']}))\n"

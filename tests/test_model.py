@@ -27,7 +27,7 @@ from sohoa.classify.model import (
 )
 from sohoa.classify.noise import ocr_noise
 from sohoa.errors import SohoaError
-from sohoa.pipeline.training import synthetic_examples
+from sohoa.sample.examples import synthetic_examples
 from tests.conftest import CATALOGUE as RAW_CATALOGUE
 from tests.test_classify import FIRST_PAGES, HEADER, LEAVE_REQUEST, REVIEW_THRESHOLD, check
 

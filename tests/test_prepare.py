@@ -26,7 +26,7 @@ from sohoa.ocr.prepare import (
 from sohoa.sample import plan_sample
 from sohoa.sample.degrade import degrade
 from sohoa.sample.doc import Cell, PageDoc, Row
-from sohoa.sample.render import font_families
+from sohoa.sample.fonts import font_families
 from sohoa.sample.render import render_page as sample_render
 
 CONFIG = Path(__file__).resolve().parents[1] / "sohoa" / "config.yaml"

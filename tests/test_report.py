@@ -6,15 +6,30 @@ import datetime as dt
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from sohoa.records import Event, EventRow, Record, collect_report_data, session_scope, store
+from sohoa.config import load_settings
+from sohoa.errors import SohoaError
+from sohoa.pipeline.audit import display_zone
+from sohoa.records import Event, EventRow, Record, session_scope, store
 from sohoa.records.inventory import import_inventory, link_records
-from sohoa.report import Bar, Count, DayPoint, ReportData, Verification, render_report
+from sohoa.report import (
+    Bar,
+    Count,
+    DayPoint,
+    MissingDossier,
+    ReportData,
+    Verification,
+    collect_report_data,
+    render_report,
+)
+from sohoa.report.reasons import reason_label
 from tests.test_inventory import HEADER, KNOWN, NOW, _add_records, _archived_on, _csv, factory
 
 __all__ = ["factory"]  # the fixture, shared with test_inventory
@@ -72,11 +87,18 @@ def sample_data() -> ReportData:
             Bar("ket_hon", "Đăng ký kết hôn <trong nước>", 3, 2),
         ),
         by_unit=(Bar("UBND xã An Phú", "UBND xã An Phú", 12, 10),),
-        failures=(Count("timeout", "timeout", 2), Count("corrupt_image", "corrupt_image", 1)),
+        failures=(
+            Count("timeout", reason_label("timeout"), 2),
+            Count("corrupt_image", reason_label("corrupt_image"), 1),
+        ),
         reviews=(Count("khac", "Khác", 4),),
         verification=Verification(ok=7, failed=1, never=2),
         per_day=1.4285,
         projected_completion=dt.date(2026, 3, 12),
+        by_year=(Bar("2019", "2019", 8, 8), Bar("", "(không rõ năm)", 4, 2)),
+        missing=(MissingDossier("HS-7", "Khai sinh <Lê Văn B>", "UBND xã An Phú", 2019, "Kho A"),),
+        missing_total=1,
+        timezone="Asia/Ho_Chi_Minh",
     )
 
 
@@ -155,12 +177,25 @@ def test_report_data_from_the_database(factory, tmp_path: Path) -> None:
         ("", "(chưa phân loại)", 1, 0),
     ]
     assert [(b.key, b.digitized) for b in data.by_unit] == [("Xã A", 2), ("Xã B", 0)]
-    assert [(c.key, c.count) for c in data.failures] == [("timeout", 1)]
+    assert [(c.key, c.label, c.count) for c in data.failures] == [
+        ("timeout", "Nhận dạng chữ (OCR) quá thời gian", 1)
+    ]
+    assert [(b.key, b.items, b.digitized) for b in data.by_year] == [("2019", 2, 2), ("2020", 1, 0)]
+    assert (data.missing_total, [(m.code, m.unit, m.year) for m in data.missing]) == (
+        1,
+        [("B1", "Xã B", 2020)],
+    )
+    assert data.timezone == "UTC"
     assert [(c.key, c.label, c.count) for c in data.reviews] == [
         ("khai_sinh", "Đăng ký khai sinh", 1)
     ]
     assert data.verification == Verification(ok=1, failed=0, never=1)  # X is not archived
     assert data.per_day == pytest.approx(2 / 7) and data.projected_completion is not None
+    with session_scope(factory) as session:
+        local = collect_report_data(session, now=NOW, zone=ZoneInfo("Asia/Ho_Chi_Minh"))
+    # 23:30 and 00:30 UTC are 06:30 and 07:30 on the same day in Việt Nam (UTC+7).
+    assert local.burnup == (DayPoint(dt.date(2026, 3, 9), 2),)
+    assert local.timezone == "Asia/Ho_Chi_Minh"
 
 
 def test_without_a_register_the_report_counts_records(factory) -> None:
@@ -190,3 +225,62 @@ def test_chromium_renders_the_numbers(tmp_path: Path) -> None:
     dom = parse(done.stdout)
     check_numbers(dom)  # the browser read the file as UTF-8 and kept every element
     assert "Đăng ký khai sinh" in done.stdout
+
+
+def test_the_burnup_projects_toward_100_percent() -> None:
+    found = parse(render_report(sample_data()))
+    [line] = [d for d in found.data if d.get("id") == "burnup-projection"]
+    # From today (10/3, after the last day of work) at the level reached, to 100% on 12/3.
+    assert (line["data-from"], line["data-from-value"]) == ("2026-03-10", "10")
+    assert (line["data-until"], line["data-value"]) == ("2026-03-12", "12")
+    assert "dự báo đến 100%" in found.by_id["burnup-legend"]
+    unknown = replace(sample_data(), projected_completion=None, per_day=None)
+    found = parse(render_report(unknown))
+    assert "burnup-projection" not in found.by_id
+    assert "Chưa đủ dữ liệu để dự báo" in found.by_id["burnup-legend"]
+
+
+def test_failure_reasons_are_vietnamese_with_the_code_small() -> None:
+    page = render_report(sample_data())
+    assert '<td>Nhận dạng chữ (OCR) quá thời gian <small class="code">timeout</small></td>' in page
+    assert '<td>Ảnh quét bị hỏng <small class="code">corrupt_image</small></td>' in page
+    assert reason_label("a_code_from_the_future") == "Lỗi khác"
+
+
+def test_times_are_shown_in_the_configured_zone(tmp_path: Path) -> None:
+    found = parse(render_report(sample_data()))
+    assert found.by_id["generated-at"] == "10/03/2026 19:00 (giờ Việt Nam, UTC+07:00)"
+    [stamp] = [d for d in found.data if d.get("id") == "generated-at"]
+    assert stamp["datetime"] == "2026-03-10T19:00:00+07:00"
+    assert display_zone(load_settings(environ={})).key == "Asia/Ho_Chi_Minh"  # the default
+    config = tmp_path / "config.yaml"
+    config.write_text("timezone: Europe/Paris\n", encoding="utf-8")
+    assert display_zone(load_settings(config, environ={})).key == "Europe/Paris"
+    config.write_text("timezone: Mars/Olympus\n", encoding="utf-8")
+    with pytest.raises(SohoaError, match="timezone 'Mars/Olympus' is not a known time zone"):
+        display_zone(load_settings(config, environ={}))
+
+
+def test_unverified_copies_are_a_warning() -> None:
+    found = parse(render_report(sample_data()))  # 2 archived copies never verified
+    [row] = [d for d in found.data if "data-state" in d]
+    assert (row["data-state"], row["class"]) == ("warning", "warn")
+    assert found.by_id["verify-warning"].startswith("2 hồ sơ đã được tính là đã số hóa")
+    verified = replace(sample_data(), verification=Verification(ok=9, failed=1, never=0))
+    found = parse(render_report(verified))
+    assert [d["data-state"] for d in found.data if "data-state" in d] == ["ok"]
+    assert "verify-warning" not in found.by_id
+
+
+def test_missing_dossiers_and_years_are_listed() -> None:
+    page = render_report(sample_data())
+    found = parse(page)
+    assert found.by_id["missing-total"] == "1"
+    assert [d["data-code"] for d in found.data if d.get("class") == "missing"] == ["HS-7"]
+    assert "Khai sinh &lt;Lê Văn B&gt;" in page and "Kho A" in page
+    years = [
+        (d["data-key"], d["data-percent"]) for d in found.data if d.get("data-dimension") == "year"
+    ]
+    assert years == [("2019", "100.0"), ("", "50.0")]
+    done = parse(render_report(replace(sample_data(), missing=(), missing_total=0)))
+    assert "đều đã được quét" in done.by_id["missing-none"]

@@ -20,7 +20,8 @@ from PIL import Image, ImageDraw
 from sohoa.sample import SampleSummary, generate_sample, plan_sample
 from sohoa.sample.degrade import Degradation, degrade, skew, tone, turn, undo
 from sohoa.sample.doc import Cell, PageDoc, Row, Signature, TableRow
-from sohoa.sample.render import font_families, render_page
+from sohoa.sample.fonts import font_families
+from sohoa.sample.render import render_page
 
 CONFIG = Path(__file__).resolve().parents[1] / "sohoa" / "config.yaml"
 RECORDS, SEED, DPI, UNKNOWN = 12, 7, 150, 0.25

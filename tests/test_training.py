@@ -1,6 +1,7 @@
-"""sohoa.pipeline.training and evaluation: models stored and activated in the database (SQLite
-and PostgreSQL), training from reviewed records, the run-time checks (catalogue version,
-damaged file), `sohoa classify eval`, and the CLI on a real OCR'd folder (slow)."""
+"""sohoa.pipeline.training, models, labelled and evaluation: models stored and activated in
+the database (SQLite and PostgreSQL), training from reviewed records, the run-time checks
+(catalogue version, damaged file), `sohoa classify eval`, and the CLI on a real OCR'd folder
+(slow)."""
 
 from __future__ import annotations
 
@@ -14,23 +15,15 @@ import yaml
 from sqlalchemy import select
 
 from sohoa.classify.model import MIN_PER_LABEL
+from sohoa.classify.registry import ModelRef, save_model
 from sohoa.config import Settings, load_settings
 from sohoa.errors import SohoaError
 from sohoa.ingest import open_record
 from sohoa.ingest.discover import RecordRef
-from sohoa.pipeline import RecordTask, evaluation, process_record, training, worker_settings
-from sohoa.pipeline.training import (
-    Labelled,
-    ModelRef,
-    activate,
-    active_model,
-    catalogue_of,
-    list_models,
-    read_truth,
-    save_model,
-    synthetic_examples,
-    train_model,
-)
+from sohoa.pipeline import RecordTask, evaluation, labelled, process_record, worker_settings
+from sohoa.pipeline.labelled import Labelled, read_truth
+from sohoa.pipeline.models import activate, active_model, catalogue_of, list_models
+from sohoa.pipeline.training import train_model
 from sohoa.records import (
     PageRow,
     Record,
@@ -39,6 +32,7 @@ from sohoa.records import (
     store,
 )
 from sohoa.records.models import ClassifierModel
+from sohoa.sample.examples import synthetic_examples
 from tests.conftest import CATALOGUE, invoke
 from tests.test_archive import form_page
 
@@ -146,8 +140,8 @@ def small_model(workdir: Path) -> tuple[Settings, Path, str]:
     assert invoke("init").exit_code == 0
     settings = load_settings()
     model = train(_synthetic(60, 3), catalogue_of(settings))
-    path, _version, sha256 = save_model(settings, model)
-    return settings, path, sha256
+    saved = save_model(settings.data_dir / "models", model)
+    return settings, Path(saved.path), saved.sha256
 
 
 def _task(root: Path) -> tuple[RecordTask, str]:
@@ -286,7 +280,7 @@ def test_cli_trains_and_evaluates_on_a_scanned_folder(workdir: Path, monkeypatch
     def no_ocr(_job):
         raise AssertionError("OCR ran although the text was cached")
 
-    monkeypatch.setattr(training, "_ocr_file", no_ocr)
+    monkeypatch.setattr(labelled, "_ocr_file", no_ocr)
     result = invoke("classify", "eval", "--from", "scans", "--workers", "1")
     assert result.exit_code == 0, result.output
     assert "macro-F1" in result.output and "confusion matrix" in result.output

@@ -8,13 +8,11 @@ something, e.g. a damaged cross-reference table): for an archived file both are 
 
 from __future__ import annotations
 
-import functools
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from sohoa.errors import SohoaError
+from sohoa.external import Program
 
 TIMEOUT_S = 120.0
 _BOILERPLATE = (
@@ -33,25 +31,20 @@ class QpdfCheck:
     messages: tuple[str, ...]  # qpdf's warnings and errors, without the file name
 
 
-def _executable() -> str:
-    found = shutil.which("qpdf")
-    if found is None:
-        raise SohoaError("qpdf is not installed: run 'make system-deps' (Debian package qpdf)")
-    return found
+PROGRAM = Program(
+    "qpdf",
+    install="run 'make system-deps' (Debian package qpdf)",
+    version_pattern=r"^qpdf version (\S+)",
+)
 
 
 def available() -> bool:
-    return shutil.which("qpdf") is not None
+    return PROGRAM.available()
 
 
-@functools.cache
 def version() -> str:
     """qpdf's version, e.g. '11.3.0'."""
-    done = subprocess.run([_executable(), "--version"], capture_output=True, text=True, check=True)
-    first = done.stdout.splitlines()[0] if done.stdout else ""
-    if not first.startswith("qpdf version "):
-        raise SohoaError(f"unexpected answer from 'qpdf --version': {first!r}")
-    return first.removeprefix("qpdf version ").strip()
+    return PROGRAM.version()
 
 
 def _message(line: str, path: Path) -> str:
@@ -65,7 +58,7 @@ def check(path: Path, timeout_s: float = TIMEOUT_S) -> QpdfCheck:
     """`qpdf --check` on one file; a missing or unreadable file is a failed check."""
     try:
         done = subprocess.run(
-            [_executable(), "--check", str(path)],
+            PROGRAM.command("--check", str(path)),
             capture_output=True,
             text=True,
             errors="replace",

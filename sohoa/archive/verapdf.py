@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from sohoa.errors import SohoaError
+from sohoa.external import Program
 
 LIB_ENV = "SOHOA_VERAPDF_LIB"
 MAIN_CLASS = "org.verapdf.apps.GreenfieldCliWrapper"
@@ -32,27 +31,40 @@ def _lib_dir() -> Path | None:
     return candidate if any(candidate.glob("*.jar")) else None
 
 
+@dataclass(frozen=True)
+class _VeraPdf(Program):
+    """veraPDF runs in Java from the jars `make verapdf` fetched: both must be there."""
+
+    def available(self) -> bool:
+        return _lib_dir() is not None and super().available()
+
+    def command(self, *args: str) -> list[str]:
+        lib = _lib_dir()
+        if lib is None:
+            raise self.missing()
+        return [self.locate(), "-cp", f"{lib}/*", MAIN_CLASS, *args]
+
+
+PROGRAM = _VeraPdf(
+    "veraPDF",
+    executable="java",
+    install=(
+        "run 'make verapdf' (needs Java 17 and Maven: Debian packages "
+        "openjdk-17-jre-headless maven)"
+    ),
+    version_pattern=r"^veraPDF (\S+)",
+)
+
+
 def available() -> bool:
-    return _lib_dir() is not None and shutil.which("java") is not None
-
-
-def _command(*args: str) -> list[str]:
-    lib = _lib_dir()
-    if lib is None or shutil.which("java") is None:
-        raise SohoaError("veraPDF is not installed: run 'make verapdf' (needs Java 17 and Maven)")
-    return ["java", "-cp", f"{lib}/*", MAIN_CLASS, *args]
-
-
-# veraPDF's version, from `--version` or from the last report (which names it): each Java
-# start costs seconds, so one that validates files is not followed by one that only says this.
-_version: dict[str, str] = {}
+    return PROGRAM.available()
 
 
 def version() -> str:
-    if "apps" not in _version:
-        out = subprocess.run(_command("--version"), capture_output=True, text=True, check=True)
-        _version["apps"] = out.stdout.split()[1]
-    return _version["apps"]
+    """veraPDF's version, from `--version` or from the last report (which names it): each
+    Java start costs seconds, so one that validates files is not followed by one that only
+    says this."""
+    return PROGRAM.version()
 
 
 def _remember_version(report: dict) -> None:
@@ -60,7 +72,7 @@ def _remember_version(report: dict) -> None:
         "releaseDetails", [])}  # fmt: skip
     found = details.get("gui") or details.get("core")  # "gui" is the apps, as --version says
     if found:
-        _version.setdefault("apps", found)
+        PROGRAM.remember_version(found)
 
 
 def _failures(result: dict) -> tuple[str, ...]:
@@ -77,7 +89,7 @@ def validate(paths: list[Path], flavour: str = "2b") -> dict[Path, Verdict]:
     if not paths:
         return {}
     done = subprocess.run(
-        _command("--flavour", flavour, "--format", "json", *map(str, paths)),
+        PROGRAM.command("--flavour", flavour, "--format", "json", *map(str, paths)),
         capture_output=True,
         text=True,
     )

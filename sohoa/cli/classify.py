@@ -120,10 +120,10 @@ def classify_eval(
 @click.pass_context
 def classify_models(ctx: click.Context, fmt: str) -> None:
     """The trained models recorded in the database; the active one classifies new records."""
-    from sohoa.pipeline import training
+    from sohoa.pipeline import models
 
-    rows = [asdict(row) for row in training.list_models(settings_of(ctx))]
-    columns = [f.name for f in fields(training.ModelRow)]
+    rows = [asdict(row) for row in models.list_models(settings_of(ctx))]
+    columns = [f.name for f in fields(models.ModelRow)]
     emit(rows, fmt, title="classifier models", columns=columns)
 
 
@@ -132,9 +132,9 @@ def classify_models(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def classify_activate(ctx: click.Context, version: str) -> None:
     """Make model VERSION the active one (e.g. to roll back); 'none' for the rules alone."""
-    from sohoa.pipeline import training
+    from sohoa.pipeline import models
 
-    training.activate(settings_of(ctx), None if version == "none" else version)
+    models.activate(settings_of(ctx), None if version == "none" else version)
     click.echo("classifying with the rules alone" if version == "none" else f"active: {version}")
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import os
-import shutil
 import subprocess
 import tempfile
 import unicodedata
@@ -22,8 +20,11 @@ import cv2
 import numpy as np
 
 from sohoa.errors import RecordError, SohoaError
+from sohoa.external import Program
+from sohoa.threads import single_thread_env
 
-PROGRAM = "tesseract"
+PACKAGES = "tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng"
+PROGRAM = Program("tesseract", install=f"run 'make system-deps' (Debian packages {PACKAGES})")
 
 
 @dataclass(frozen=True)
@@ -45,33 +46,18 @@ class TesseractResult:
 
 def _env() -> dict[str, str]:
     # One thread per process: workers already run one page per core.
-    return {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    return single_thread_env()
 
 
-def _executable() -> str:
-    found = shutil.which(PROGRAM)
-    if found is None:
-        raise SohoaError(
-            "tesseract is not installed: run 'make setup' "
-            "(Debian packages tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng)"
-        )
-    return found
-
-
-@functools.cache
 def version() -> str:
     """tesseract's version, e.g. '5.3.0'."""
-    out = subprocess.run(
-        [_executable(), "--version"], capture_output=True, text=True, check=True, env=_env()
-    )
-    first_line = (out.stdout or out.stderr).splitlines()[0]
-    return first_line.split()[-1].lstrip("v")
+    return PROGRAM.version()
 
 
 @functools.cache
 def languages() -> frozenset[str]:
     out = subprocess.run(
-        [_executable(), "--list-langs"], capture_output=True, text=True, check=True, env=_env()
+        PROGRAM.command("--list-langs"), capture_output=True, text=True, check=True, env=_env()
     )
     return frozenset(line.strip() for line in out.stdout.splitlines()[1:] if line.strip())
 
@@ -111,7 +97,7 @@ def run_ocr(gray: np.ndarray, dpi: float, langs: str, timeout_s: float) -> Tesse
         cv2.imwrite(str(image_path), gray)
         base = Path(tmp) / "out"
         command = [
-            _executable(), str(image_path), str(base),
+            PROGRAM.locate(), str(image_path), str(base),
             "-l", langs, "--dpi", str(round(dpi)),
             "-c", "textonly_pdf=1", "pdf", "tsv", "txt",
         ]  # fmt: skip

@@ -6,16 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
-from sohoa.records import (
-    collect_report_data,
-    coverage,
-    database_session,
-    inventory,
-    queries,
-)
+from sohoa.records import coverage, database_session, inventory, queries
 
 if TYPE_CHECKING:
     from sohoa.classify import Catalogue
@@ -120,10 +115,23 @@ def coverage_report(
         return CoverageAnswer("records", (*by, *RECORDS_COLUMNS), rows, None)
 
 
-def write_report(settings: Settings, path: Path) -> None:
-    names = {p.key: p.name for p in _catalogue(settings).procedures}
-    with database_session(settings.database_url) as session:
-        data = collect_report_data(session, names)
-    from sohoa.report import render_report
+def display_zone(settings: Settings) -> ZoneInfo:
+    """The `timezone` setting: where the reader is, for the days and times of reports."""
+    name = settings.timezone
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SohoaError(
+            f"timezone {name!r} is not a known time zone: use an IANA name such as "
+            "Asia/Ho_Chi_Minh or UTC (Debian package tzdata)"
+        ) from exc
 
+
+def write_report(settings: Settings, path: Path) -> None:
+    from sohoa.report import collect_report_data, render_report
+
+    names = {p.key: p.name for p in _catalogue(settings).procedures}
+    zone = display_zone(settings)
+    with database_session(settings.database_url) as session:
+        data = collect_report_data(session, names, zone=zone)
     path.write_text(render_report(data), encoding="utf-8")

@@ -9,14 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sohoa.errors import SohoaError
+from sohoa.threads import SINGLE_THREAD_ENV
 
-# Thread caps for the local cluster's worker processes, set before they start.
-SINGLE_THREAD_ENV = {
-    "OMP_THREAD_LIMIT": "1",  # tesseract (OpenMP)
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 # Dask's defaults suit interactive analysis; here a task is seconds of OCR, so the
@@ -37,6 +31,7 @@ DASK_CONFIG = {
     # One task per single-threaded worker: none waits behind a long record on a busy worker
     # while another worker is idle (the driver's window keeps the next ones queued).
     "distributed.scheduler.worker-saturation": 1.0,
+    # The local cluster's worker processes get the thread caps before they start.
     "distributed.nanny.pre-spawn-environ": SINGLE_THREAD_ENV,
     # Only the driver handles Ctrl-C; the worker processes ignore it (no tracebacks).
     "distributed.worker.preload": ["sohoa.pipeline.interrupts"],
@@ -95,7 +90,7 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[object]:
     import dask
     from distributed import Client, LocalCluster  # heavy import: only when a batch runs
 
-    from sohoa.pipeline.threads import SingleThreadPlugin
+    from sohoa.pipeline.plugin import SingleThreadPlugin
 
     for name in ("distributed", "distributed.worker", "distributed.nanny", "distributed.scheduler"):
         logging.getLogger(name).setLevel(logging.ERROR)

@@ -10,11 +10,12 @@ from typing import Any
 
 from sohoa.archive import DossierDefaults, SignerSpec, load_signer
 from sohoa.classify import load_catalogue
+from sohoa.classify.registry import ModelRef
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
 from sohoa.ocr import OcrSettings, PrepareSettings, tesseract
 from sohoa.ocr.codes import CodeSettings
-from sohoa.pipeline.training import ModelRef, active_model
+from sohoa.pipeline.models import active_model
 
 PASSPHRASE_ENV = "SOHOA_SIGNING_PASSPHRASE"
 

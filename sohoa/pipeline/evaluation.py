@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from sohoa.classify import Catalogue, Classification, classify
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
-from sohoa.pipeline.training import Labelled, Say, active_model, catalogue_of, folder_records
+from sohoa.pipeline.labelled import Labelled, Say, folder_records
+from sohoa.pipeline.models import active_model, catalogue_of
 
 if TYPE_CHECKING:
     from sohoa.classify.learn import Decision

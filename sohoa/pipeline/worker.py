@@ -32,21 +32,21 @@ from sohoa.archive import (
     sign_pdf,
 )
 from sohoa.classify import Catalogue, Classification, classify, load_catalogue
+from sohoa.classify.registry import ModelRef, load_model
 from sohoa.errors import RecordError, SohoaError
 from sohoa.ingest import RecordRef, RecordSource, open_record, sha256_bytes
 from sohoa.ocr import prepare, recognize, tesseract
 from sohoa.ocr.codes import as_metadata, find_codes
 from sohoa.pipeline.context import WorkerSettings
-from sohoa.pipeline.training import ModelRef
 from sohoa.records import Digest, EventRow, PageRow, RecordOutcome
+from sohoa.threads import pin_opencv
 
 if TYPE_CHECKING:  # scikit-learn is imported only when a model is configured
     from sohoa.classify.model import TrainedModel
 
 _catalogues: dict[str, Catalogue] = {}
 _models: dict[tuple[str, str], TrainedModel | str] = {}  # (path, sha256) -> model or error
-# One page per worker process at a time: OpenCV must not start a thread pool of its own.
-cv2.setNumThreads(1)
+pin_opencv()  # one page per worker process at a time
 
 
 @dataclass(frozen=True)
@@ -72,15 +72,8 @@ def _model(ref: ModelRef | None, catalogue: Catalogue) -> tuple[TrainedModel | N
         return None, None
     key = (ref.path, ref.sha256)
     if key not in _models:
-        from sohoa.classify.model import loads
-
         try:
-            data = Path(ref.path).read_bytes()
-            if sha256_bytes(data) != ref.sha256:
-                raise SohoaError(f"model file {ref.path} does not match its recorded SHA-256")
-            _models[key] = loads(data, ref.path, catalogue)
-        except OSError as exc:
-            _models[key] = f"model file {ref.path} cannot be read: {exc.strerror}"
+            _models[key] = load_model(ref, catalogue)
         except SohoaError as exc:
             _models[key] = str(exc)
     loaded = _models[key]

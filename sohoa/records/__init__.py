@@ -1,6 +1,15 @@
 """Records: the database of batches, records, pages and events, and the questions it answers."""
 
-from sohoa.records import coverage, inventory, premis, queries, store, summary
+from sohoa.records import (
+    audit,
+    classifier_models,
+    coverage,
+    inventory,
+    premis,
+    queries,
+    store,
+    summary,
+)
 from sohoa.records.db import (
     check_schema,
     database_session,
@@ -21,7 +30,6 @@ from sohoa.records.models import (
     RecordState,
 )
 from sohoa.records.outcome import Digest, EventRow, PageRow, RecordOutcome
-from sohoa.records.reporting import collect_report_data
 
 __all__ = [
     "ARCHIVED_STATES",
@@ -36,8 +44,9 @@ __all__ = [
     "Record",
     "RecordOutcome",
     "RecordState",
+    "audit",
     "check_schema",
-    "collect_report_data",
+    "classifier_models",
     "coverage",
     "database_session",
     "grant_auditor",

@@ -16,6 +16,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Select, and_, case, cast, func, select, text
 from sqlalchemy.orm import Session
@@ -329,14 +330,42 @@ def utc_day(session: Session, column: ColumnElement[Any]) -> ColumnElement[Any]:
     return cast(func.timezone("UTC", column), Date)
 
 
+def utc_hour(session: Session, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The UTC hour of a timestamp column as text "YYYY-MM-DD HH", on either backend."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H", column)
+    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
+
+
+def per_local_day(
+    session: Session, column: ColumnElement[Any], zone: ZoneInfo, *where: ColumnElement[bool]
+) -> list[tuple[dt.date, int]]:
+    """(calendar day in `zone`, rows) for the rows matching `where`, in day order.
+
+    The database counts by UTC hour (at most 24 rows a day, on both backends, whatever time
+    zone support the backend has) and the hours are folded into local days here. Zones whose
+    offset is not whole hours (Asia/Kolkata) are folded to the hour."""
+    hour = utc_hour(session, column).label("hour")
+    query = select(hour, func.count()).where(column.is_not(None), *where).group_by(hour)
+    days: dict[dt.date, int] = {}
+    for text_hour, n in session.execute(query):
+        moment = dt.datetime.strptime(text_hour, "%Y-%m-%d %H").replace(tzinfo=dt.UTC)
+        day = moment.astimezone(zone).date()
+        days[day] = days.get(day, 0) + int(n)
+    return sorted(days.items())
+
+
 def as_date(value: dt.date | str) -> dt.date:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def digitized_per_day(session: Session) -> list[tuple[dt.date, int]]:
-    """(UTC day, inventory items first digitized that day), in day order: the burn-up data."""
+def digitized_per_day(session: Session, zone: ZoneInfo | None = None) -> list[tuple[dt.date, int]]:
+    """(day, inventory items first digitized that day), in day order: the burn-up data.
+    Days are UTC days, or calendar days in `zone`."""
     _without_jit(session)
     first = InventoryItem.first_digitized_at
+    if zone is not None:
+        return per_local_day(session, first, zone)
     day = utc_day(session, first).label("day")
     query = select(day, func.count()).where(first.is_not(None)).group_by(day)
     return sorted((as_date(d), int(n)) for d, n in session.execute(query))

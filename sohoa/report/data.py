@@ -1,7 +1,5 @@
-"""What the HTML report shows: plain values, filled by `sohoa.records.collect_report_data`.
-
-The report package renders; it never opens the database. Tests build these by hand.
-"""
+"""What the HTML report shows: plain values, filled by `collect_report_data` (collect.py)
+from a database session it is given; html.py renders them. Tests build these by hand."""
 
 from __future__ import annotations
 
@@ -39,10 +37,21 @@ class Count:
 
 
 @dataclass(frozen=True)
+class MissingDossier:
+    """A register item no scanned record is linked to: paper still to be scanned."""
+
+    code: str
+    title: str
+    unit: str
+    year: int | None
+    location: str  # where the paper is kept (kho, giá, hộp)
+
+
+@dataclass(frozen=True)
 class Verification:
     ok: int  # archived records whose latest `verify` said ok
     failed: int  # ... said failed
-    never: int  # archived records never verified
+    never: int  # archived records never verified: they count as digitized, unconfirmed
 
 
 @dataclass(frozen=True)
@@ -56,12 +65,16 @@ class ReportData:
     burnup: tuple[DayPoint, ...]
     by_procedure: tuple[Bar, ...]
     by_unit: tuple[Bar, ...]
-    failures: tuple[Count, ...]  # failed records by reason
+    failures: tuple[Count, ...]  # failed records by reason (key: code, label: Vietnamese)
     reviews: tuple[Count, ...]  # needs_review records by procedure
     verification: Verification
     per_day: float | None  # items digitized per day lately; None without a register
     projected_completion: dt.date | None
     title: str = "Báo cáo tiến độ số hóa hồ sơ"
+    by_year: tuple[Bar, ...] = ()
+    missing: tuple[MissingDossier, ...] = ()  # the first MISSING_SHOWN, by code
+    missing_total: int = 0  # register items not scanned (without a register: 0)
+    timezone: str = "UTC"  # IANA name: the days of the burn-up and the times shown
 
     @property
     def percent(self) -> float:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from html import escape
+from zoneinfo import ZoneInfo
 
-from sohoa.report.data import Bar, Count, ReportData
+from sohoa.report.data import Bar, Count, MissingDossier, ReportData
 
 CSS = """
 body { font-family: "DejaVu Sans", "Noto Sans", "Liberation Sans", Arial, sans-serif;
@@ -29,11 +30,15 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 svg text { font-size: 11px; fill: #4a5866; }
 #burnup { max-width: 100%; height: auto; }
 .bad { color: #a62b2b; } .good { color: #1f7a4d; }
+.warn { color: #7a4f00; background: #fff3cd; }
+p.warn { padding: .4rem .6rem; border-left: 4px solid #d99a00; }
+.nowrap { white-space: nowrap; }
+small.code { color: #5d6b7a; font-family: "DejaVu Sans Mono", monospace; font-size: .75rem; }
 """
 CHART_W, CHART_H = 720, 260
 MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 48, 16, 16, 28
 BAR_W, BAR_H = 220, 14
-GREEN, GREY, TARGET = "#1f7a4d", "#e3e8ee", "#a62b2b"
+GREEN, GREY, TARGET, AHEAD = "#1f7a4d", "#e3e8ee", "#a62b2b", "#5d6b7a"
 
 
 def render_report(data: ReportData) -> str:
@@ -43,7 +48,9 @@ def render_report(data: ReportData) -> str:
         _section("Tiến độ theo thời gian", _burnup(data)),
         _section("Theo thủ tục", _bars("procedure", data.by_procedure)),
         _section("Theo đơn vị", _bars("unit", data.by_unit)),
+        _section("Theo năm", _bars("year", data.by_year)),
         _section("Hồ sơ tồn đọng", _backlog(data.failures, data.reviews)),
+        _section("Hồ sơ chưa quét", _missing(data)),
         _section("Kiểm tra chữ ký và PDF/A", _verification(data)),
     ]
     return "\n".join(
@@ -83,6 +90,14 @@ def _time(element_id: str, day: dt.date | None, missing: str) -> str:
     return f'<time id="{element_id}" datetime="{day.isoformat()}">{_vn_date(day)}</time>'
 
 
+def _zone_name(moment: dt.datetime, zone: str) -> str:
+    """ "giờ Việt Nam, UTC+07:00" for the default zone, else the zone's name and offset."""
+    offset = moment.strftime("%z")
+    utc = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+    place = "giờ Việt Nam" if zone in ("Asia/Ho_Chi_Minh", "Asia/Saigon") else escape(zone)
+    return f"{place}, {utc}" if zone != "UTC" else "UTC"
+
+
 def _headline(data: ReportData) -> str:
     basis = (
         "so với mục lục hồ sơ"
@@ -94,11 +109,12 @@ def _headline(data: ReportData) -> str:
         if data.per_day is not None
         else '<span id="per-day" data-value="">—</span>'
     )
+    local = data.generated_at.astimezone(ZoneInfo(data.timezone))
     return f"""<header>
 <h1>{escape(data.title)}</h1>
-<p class="muted">Lập lúc <time id="generated-at" datetime="{data.generated_at.isoformat()}">\
-{data.generated_at:%d/%m/%Y %H:%M} UTC</time> · <span id="basis" data-value="{data.basis}">\
-{escape(basis)}</span></p>
+<p class="muted">Lập lúc <time id="generated-at" datetime="{local.isoformat()}" \
+data-timezone="{escape(data.timezone)}">{local:%d/%m/%Y %H:%M} ({_zone_name(local, data.timezone)})\
+</time> · <span id="basis" data-value="{data.basis}">{escape(basis)}</span></p>
 <div class="headline">
 <div><span class="big"><span id="headline-percent">{_fmt_pct(data.percent)}</span>%</span>
 <div class="muted">đã số hóa</div></div>
@@ -119,7 +135,8 @@ def _burnup(data: ReportData) -> str:
     if not points:
         return '<p class="muted" id="burnup-empty">Chưa có hồ sơ nào được số hóa.</p>'
     first = points[0].day - dt.timedelta(days=1)  # the curve starts from zero the day before
-    last = points[-1].day
+    ahead = _projection(data)
+    last = ahead[1][0] if ahead else points[-1].day
     span = max((last - first).days, 1)
     top = max(data.items, points[-1].cumulative, 1)
     inner_w = CHART_W - MARGIN_L - MARGIN_R
@@ -141,6 +158,16 @@ def _burnup(data: ReportData) -> str:
     )
     target_y = y(data.items)
     bottom = CHART_H - MARGIN_B
+    projection = ""
+    if ahead:
+        (start, level), (end, total) = ahead
+        projection = (
+            f'<line id="burnup-projection" x1="{x(start):.1f}" y1="{y(level):.1f}" '
+            f'x2="{x(end):.1f}" y2="{y(total):.1f}" stroke="{AHEAD}" stroke-width="1.5" '
+            f'stroke-dasharray="3 3" data-from="{start.isoformat()}" data-from-value="{level}" '
+            f'data-until="{end.isoformat()}" data-value="{total}">'
+            f"<title>Dự báo theo tốc độ 7 ngày qua: đủ 100% vào {_vn_date(end)}</title></line>"
+        )
     return f"""<svg id="burnup" role="img" width="{CHART_W}" height="{CHART_H}" \
 viewBox="0 0 {CHART_W} {CHART_H}" data-total="{data.items}" \
 data-last="{points[-1].cumulative}" aria-label="Số hồ sơ đã số hóa cộng dồn theo ngày">
@@ -153,8 +180,31 @@ y2="{target_y:.1f}" stroke="{TARGET}" stroke-dasharray="6 4" data-value="{data.i
 <text x="{MARGIN_L}" y="{CHART_H - 8}">{_vn_date(first)}</text>
 <text x="{CHART_W - MARGIN_R}" y="{CHART_H - 8}" text-anchor="end">{_vn_date(last)}</text>
 <polyline points="{polyline}" fill="none" stroke="{GREEN}" stroke-width="2"/>
+{projection}
 {circles}
-</svg>"""
+</svg>
+<p class="muted" id="burnup-legend">Đường liền: số hồ sơ đã số hóa cộng dồn theo ngày \
+({_zone_name(data.generated_at.astimezone(ZoneInfo(data.timezone)), data.timezone)}). \
+{_projection_legend(data, ahead)}</p>"""
+
+
+def _projection(data: ReportData) -> tuple[tuple[dt.date, int], tuple[dt.date, int]] | None:
+    """The dashed line toward 100%: from today (or the last day of work, if later) at the
+    level reached, to the projected completion at the register's total."""
+    if data.projected_completion is None or data.remaining <= 0 or not data.burnup:
+        return None
+    today = data.generated_at.astimezone(ZoneInfo(data.timezone)).date()
+    start = max(today, data.burnup[-1].day)
+    end = max(data.projected_completion, start)
+    return (start, data.burnup[-1].cumulative), (end, data.items)
+
+
+def _projection_legend(data: ReportData, ahead: object) -> str:
+    if ahead:
+        return "Đường chấm: dự báo đến 100% theo tốc độ 7 ngày qua."
+    if data.remaining <= 0:
+        return "Đã đủ 100%."
+    return "Chưa đủ dữ liệu để dự báo ngày đạt 100%."
 
 
 def _bar_svg(bar: Bar) -> str:
@@ -184,10 +234,12 @@ def _bars(dimension: str, bars: Sequence[Bar]) -> str:
     )
 
 
-def _count_rows(kind: str, counts: Iterable[Count]) -> str:
+def _count_rows(kind: str, counts: Iterable[Count], *, show_key: bool = False) -> str:
     return "\n".join(
         f'<tr data-{kind}="{escape(c.key)}" data-count="{c.count}">'
-        f'<td>{escape(c.label)}</td><td class="num">{c.count}</td></tr>'
+        f"<td>{escape(c.label)}"
+        + (f' <small class="code">{escape(c.key)}</small>' if show_key else "")
+        + f'</td><td class="num">{c.count}</td></tr>'
         for c in counts
     )
 
@@ -198,7 +250,7 @@ def _backlog(failures: Sequence[Count], reviews: Sequence[Count]) -> str:
     return f"""<p>Lỗi: <strong id="failed-total" class="bad">{failed_total}</strong> hồ sơ ·
 Cần xem lại: <strong id="review-total">{review_total}</strong> hồ sơ</p>
 <table id="failures"><tr><th>Lỗi (lý do)</th><th class="num">hồ sơ</th></tr>
-{_count_rows("reason", failures)}
+{_count_rows("reason", failures, show_key=True)}
 </table>
 <table id="reviews"><tr><th>Cần xem lại (thủ tục)</th><th class="num">hồ sơ</th></tr>
 {_count_rows("procedure", reviews)}
@@ -207,9 +259,52 @@ Cần xem lại: <strong id="review-total">{review_total}</strong> hồ sơ</p>
 
 def _verification(data: ReportData) -> str:
     v = data.verification
+    # Unverified copies count toward the coverage above: the auditor must see they are
+    # not confirmed yet, so they are a warning, never a neutral line.
+    state = "warning" if v.never else "ok"
+    warning = (
+        f'<p class="warn" id="verify-warning">{v.never} hồ sơ đã được tính là đã số hóa '
+        "nhưng bản lưu trữ chưa được kiểm tra lại (mã băm, chữ ký, PDF/A): chạy "
+        "<code>sohoa verify</code>.</p>"
+        if v.never
+        else ""
+    )
     return f"""<table id="verification">
 <tr><td class="good">Hợp lệ</td><td class="num" id="verify-ok">{v.ok}</td></tr>
 <tr><td class="bad">Không hợp lệ</td><td class="num" id="verify-failed">{v.failed}</td></tr>
-<tr><td>Chưa kiểm tra</td><td class="num" id="verify-never">{v.never}</td></tr>
+<tr class="{"warn" if v.never else ""}" data-state="{state}"><td>Chưa kiểm tra</td>\
+<td class="num" id="verify-never">{v.never}</td></tr>
 </table>
+{warning}
 <p class="muted">Theo lần chạy <code>sohoa verify</code> gần nhất của mỗi hồ sơ đã lưu trữ.</p>"""
+
+
+def _missing_row(item: MissingDossier) -> str:
+    year = "" if item.year is None else str(item.year)
+    return (
+        f'<tr class="missing" data-code="{escape(item.code)}">'
+        f'<td class="nowrap">{escape(item.code)}</td>'
+        f"<td>{escape(item.title)}</td><td>{escape(item.unit)}</td>"
+        f'<td class="num">{year}</td><td>{escape(item.location)}</td></tr>'
+    )
+
+
+def _missing(data: ReportData) -> str:
+    if data.basis != "inventory":
+        return '<p class="muted" id="missing-none">Chưa nhập mục lục hồ sơ.</p>'
+    if not data.missing_total:
+        return '<p class="good" id="missing-none">Mọi hồ sơ trong mục lục đều đã được quét.</p>'
+    shown = len(data.missing)
+    more = (
+        f' <span class="muted">(liệt kê {shown} hồ sơ đầu theo mã; danh sách đầy đủ: '
+        "<code>sohoa link</code>)</span>"
+        if shown < data.missing_total
+        else ""
+    )
+    rows = "\n".join(_missing_row(item) for item in data.missing)
+    return f"""<p>Có trong mục lục nhưng chưa quét: \
+<strong id="missing-total" class="bad">{data.missing_total}</strong> hồ sơ{more}</p>
+<table id="missing"><tr><th>Mã hồ sơ</th><th>Tiêu đề</th><th>Đơn vị</th>\
+<th class="num">Năm</th><th>Nơi lưu giữ</th></tr>
+{rows}
+</table>"""

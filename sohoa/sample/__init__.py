@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from sohoa.sample import text as vn
+from sohoa.sample import fields, forms, people
 from sohoa.sample.degrade import Degradation, choose
 from sohoa.sample.degrade import degrade as degrade_page
 from sohoa.sample.doc import PageDoc
-from sohoa.sample.render import FAMILY_WEIGHTS, RenderedPage, font_families, render_page
+from sohoa.sample.fonts import FAMILY_WEIGHTS, font_families
+from sohoa.sample.render import RenderedPage, render_page
 from sohoa.sample.writer import (
     EXTENSIONS,
     MULTI_PAGE,
@@ -110,7 +111,7 @@ def _flags(rng: np.random.Generator, count: int, share: float, *, at_least_one: 
 
 
 def _location(rng: np.random.Generator) -> str:
-    return f"Kho {vn.pick(rng, 'AB')} / Kệ {rng.integers(1, 13)} / Hộp {rng.integers(1, 61)}"
+    return f"Kho {people.pick(rng, 'AB')} / Kệ {rng.integers(1, 13)} / Hộp {rng.integers(1, 61)}"
 
 
 def _typography(rng: np.random.Generator) -> dict[str, Any]:
@@ -146,13 +147,13 @@ def _files(
     if loose:
         return (FilePlan(rel, fmt, tuple(range(pages)), colour(fmt), quality()),)
     if fmt in MULTI_PAGE and pages > 1 and rng.random() < 0.7:
-        stem = vn.pick(rng, ("scan", "hoso", rel))
-        name = f"{rel}/{stem}{vn.pick(rng, EXTENSIONS[fmt])}"
+        stem = people.pick(rng, ("scan", "hoso", rel))
+        name = f"{rel}/{stem}{people.pick(rng, EXTENSIONS[fmt])}"
         return (FilePlan(name, fmt, tuple(range(pages)), colour(fmt), quality()),)
     plans = []
     for index in range(pages):
         # Mostly one format per folder, with the odd page rescanned another way.
-        kind = fmt if index == 0 or rng.random() < 0.7 else vn.pick(rng, FORMATS)
+        kind = fmt if index == 0 or rng.random() < 0.7 else people.pick(rng, FORMATS)
         name = f"{rel}/p{index + 1}{EXTENSIONS[kind][0]}"
         plans.append(FilePlan(name, kind, (index,), colour(kind), quality()))
     return tuple(plans)
@@ -167,37 +168,37 @@ def _record(
     fmt: Format,
     loose: bool,
 ) -> RecordPlan:
-    place = vn.pick(rng, vn.PLACES)
-    when = vn.random_date(rng, date(year, 1, 1), date(year, 12, 31))
-    applicant = vn.make_person(rng, place)
+    place = people.pick(rng, people.PLACES)
+    when = people.random_date(rng, date(year, 1, 1), date(year, 12, 31))
+    applicant = people.make_person(rng, place)
     if procedure is None:
-        title = vn.pick(rng, vn.OTHER_TITLES)
+        title = people.pick(rng, forms.OTHER_TITLES)
         key, code, level, proc_name = OTHER_KEY, None, "xa", title.capitalize()
-        inventory_title = f"{vn.upper_first(title.lower())} - {applicant.name}"
+        inventory_title = f"{people.upper_first(title.lower())} - {applicant.name}"
     else:
-        title = vn.form_title(procedure["phrases"][0])
+        title = fields.form_title(procedure["phrases"][0])
         key, code = procedure["key"], procedure.get("code")
-        level, proc_name = procedure.get("level", "xa"), vn.nfc(procedure.get("name", title))
+        level, proc_name = procedure.get("level", "xa"), people.nfc(procedure.get("name", title))
         inventory_title = f"{proc_name} - {applicant.name}"
-    ctx = vn.Context(place, when, dossier_code, applicant, proc_name)
+    ctx = people.Context(place, when, dossier_code, applicant, proc_name)
     count = _page_count(rng, fmt, loose)
-    layout = vn.pick(rng, ("centered", "centered", "two_column", "table"))
+    layout = people.pick(rng, ("centered", "centered", "two_column", "table"))
     if procedure is None:
-        blocks = [vn.other_page(rng, ctx, title)]
+        blocks = [forms.other_page(rng, ctx, title)]
         extra = ["id_card", "continuation"]
     else:
-        keywords = [vn.nfc(k) for k in procedure.get("keywords") or []] or [title.lower()]
-        blocks = [vn.form_page(rng, ctx, title, keywords, layout)]
+        keywords = [people.nfc(k) for k in procedure.get("keywords") or []] or [title.lower()]
+        blocks = [forms.form_page(rng, ctx, title, keywords, layout)]
         extra = ["id_card", "receipt", "continuation"]
     kinds = ["form"]
     for kind in [extra[i] for i in rng.permutation(len(extra))][: count - 1]:
         kinds.append(kind)
         if kind == "id_card":
-            blocks.append(vn.id_card_page(rng, ctx))
+            blocks.append(forms.id_card_page(rng, ctx))
         elif kind == "receipt":
-            blocks.append(vn.receipt_page(rng, ctx, title))
+            blocks.append(forms.receipt_page(rng, ctx, title))
         else:
-            blocks.append(vn.continuation_page(rng, ctx, layout))
+            blocks.append(forms.continuation_page(rng, ctx, layout))
     pages = tuple(
         PagePlan(PageDoc(blocks=tuple(b), kind=k, **_typography(rng)), choose(rng))
         for b, k in zip(blocks, kinds, strict=True)
@@ -252,13 +253,13 @@ def plan_sample(
     unscanned = []
     for i in range(records, records + extras):
         child = children[i]
-        procedure = vn.pick(child, procedures)
-        place = vn.pick(child, vn.PLACES)
-        name = vn.person_name(child, bool(child.random() < 0.5))
+        procedure = people.pick(child, procedures)
+        place = people.pick(child, people.PLACES)
+        name = people.person_name(child, bool(child.random() < 0.5))
         unscanned.append(
             {
                 "code": f"HS-{years[i]}-{numbers[i]:06d}",
-                "title": f"{vn.nfc(procedure.get('name', procedure['key']))} - {name}",
+                "title": f"{people.nfc(procedure.get('name', procedure['key']))} - {name}",
                 "unit": place.unit(procedure.get("level", "xa")),
                 "procedure": procedure["key"],
                 "year": int(years[i]),
@@ -278,7 +279,7 @@ def _truth_entry(plan: RecordPlan, texts: list[str], dpi: int) -> dict[str, Any]
             pages[page_index] = {
                 "file": file.rel_path,
                 "index_in_file": index_in_file,
-                "text": vn.nfc(texts[page_index]),
+                "text": people.nfc(texts[page_index]),
                 "rotation": degradation.rotation,
                 "skew_deg": degradation.skew_deg,
                 "dpi": dpi,
@@ -288,7 +289,7 @@ def _truth_entry(plan: RecordPlan, texts: list[str], dpi: int) -> dict[str, Any]
         "dossier_code": plan.dossier_code,
         "procedure": plan.procedure,
         "code": plan.code,
-        "title": vn.nfc(plan.title),
+        "title": people.nfc(plan.title),
         "unit": plan.unit,
         "year": plan.year,
         "pages": pages,

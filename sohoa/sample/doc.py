@@ -1,4 +1,5 @@
-"""The page model shared by the content generator (text.py) and the renderer (render.py).
+"""The page model shared by the content generator (people.py, fields.py, forms.py) and the
+renderer (render.py).
 
 A page is a list of blocks laid out top to bottom. Horizontal positions are fractions of the
 text area width so that the same content renders at any DPI; sizes are relative to the
@@ -77,7 +78,7 @@ class PageDoc:
     """Content of one page, plus the typographic choices made for it."""
 
     blocks: tuple[Block, ...]
-    family: str  # key into render.font_families()
+    family: str  # key into fonts.font_families()
     body_pt: float
     line_spacing: float = 1.45
     ink: tuple[int, int, int] = (20, 20, 24)

@@ -2,133 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from sohoa.sample.doc import Cell, Frame, PageDoc, Row, Signature, TableRow
+from sohoa.sample.fonts import font_families, load_font
+from sohoa.sample.marks import press_seal, scribble
 
 A4_MM = (210.0, 297.0)
 # Margins in mm (left is wider for binding, as in Nghị định 30/2020 Phụ lục I).
 MARGINS_MM = (25.0, 18.0, 18.0, 16.0)  # left, top, right, bottom
 MIN_BODY_PT = 9.0
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    # Liberation 2 (fonts-liberation2) covers Vietnamese; the 1.x files in liberation/ do not.
-    Path("/usr/share/fonts/truetype/liberation2"),
-    Path("/usr/share/fonts/truetype/liberation"),
-    Path("/usr/share/fonts/truetype/noto"),
-    Path("/usr/share/fonts/truetype/freefont"),
-)
-# family -> (regular, bold, italic, bold italic) file names; a family is used only if its
-# regular and bold faces are installed, and a missing italic falls back to the upright face.
-FAMILY_FILES = {
-    "DejaVu Serif": ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSerif-Italic.ttf",
-                     "DejaVuSerif-BoldItalic.ttf"),
-    "DejaVu Sans": ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf",
-                    "DejaVuSans-BoldOblique.ttf"),
-    "Liberation Serif": ("LiberationSerif-Regular.ttf", "LiberationSerif-Bold.ttf",
-                         "LiberationSerif-Italic.ttf", "LiberationSerif-BoldItalic.ttf"),
-    "Liberation Sans": ("LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf",
-                        "LiberationSans-Italic.ttf", "LiberationSans-BoldItalic.ttf"),
-    "Noto Serif": ("NotoSerif-Regular.ttf", "NotoSerif-Bold.ttf", "NotoSerif-Italic.ttf",
-                   "NotoSerif-BoldItalic.ttf"),
-    "Noto Sans": ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSans-Italic.ttf",
-                  "NotoSans-BoldItalic.ttf"),
-    "DejaVu Serif Condensed": ("DejaVuSerifCondensed.ttf", "DejaVuSerifCondensed-Bold.ttf",
-                               "DejaVuSerifCondensed-Italic.ttf",
-                               "DejaVuSerifCondensed-BoldItalic.ttf"),
-    "DejaVu Sans Condensed": ("DejaVuSansCondensed.ttf", "DejaVuSansCondensed-Bold.ttf",
-                              "DejaVuSansCondensed-Oblique.ttf",
-                              "DejaVuSansCondensed-BoldOblique.ttf"),
-    "Noto Serif Display": ("NotoSerifDisplay-Regular.ttf", "NotoSerifDisplay-Bold.ttf",
-                           "NotoSerifDisplay-Italic.ttf", "NotoSerifDisplay-BoldItalic.ttf"),
-    "FreeSerif": ("FreeSerif.ttf", "FreeSerifBold.ttf", "FreeSerifItalic.ttf",
-                  "FreeSerifBoldItalic.ttf"),
-    "FreeSans": ("FreeSans.ttf", "FreeSansBold.ttf", "FreeSansOblique.ttf",
-                 "FreeSansBoldOblique.ttf"),
-    # Typewritten dossiers of the 1990s and forms filled on old printers.
-    "FreeMono": ("FreeMono.ttf", "FreeMonoBold.ttf", "FreeMonoOblique.ttf",
-                 "FreeMonoBoldOblique.ttf"),
-    "Liberation Mono": ("LiberationMono-Regular.ttf", "LiberationMono-Bold.ttf",
-                        "LiberationMono-Italic.ttf", "LiberationMono-BoldItalic.ttf"),
-}  # fmt: skip
-# How often each family is drawn: Times New Roman is the official typeface of administrative
-# documents (Nghị định 30/2020), so its look-alikes (Liberation Serif, FreeSerif) lead.
-FAMILY_WEIGHTS = {
-    "Liberation Serif": 5, "FreeSerif": 4, "DejaVu Serif": 2, "Noto Serif": 2,
-    "Liberation Sans": 2, "DejaVu Sans": 1, "Noto Sans": 1, "FreeSans": 1,
-    "DejaVu Serif Condensed": 1, "DejaVu Sans Condensed": 1, "Noto Serif Display": 1,
-    "FreeMono": 1, "Liberation Mono": 1,
-}  # fmt: skip
-STAMP_RED = (205, 35, 45)
-# Letters from each part of the Vietnamese repertoire; a face missing one misses its block.
-VIETNAMESE_PROBE = "ĂăĐđƠơƯưẠạẤấẬậẶặẾếỆệỊịỐốỘộỚớỢợỦủỮữỰựỳỹ"
-
-
-@dataclass(frozen=True)
-class FontSet:
-    regular: Path
-    bold: Path
-    italic: Path
-    bold_italic: Path
-
-    def face(self, bold: bool, italic: bool) -> Path:
-        if bold:
-            return self.bold_italic if italic else self.bold
-        return self.italic if italic else self.regular
-
-
-def _find(name: str) -> Path | None:
-    for folder in FONT_DIRS:
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
-def _covers_vietnamese(path: Path) -> bool:
-    """True if the face has a glyph for every Vietnamese letter.
-
-    Some builds of Liberation lack the Latin Extended Additional block (ạ, ế, ữ ...) and
-    would print boxes; a missing glyph renders exactly like the .notdef of a private-use
-    code point, which is what this compares against.
-    """
-    font = ImageFont.truetype(str(path), 16)
-    missing = font.getmask("\ue000")
-    signature = (missing.size, bytes(missing))
-    for char in VIETNAMESE_PROBE:
-        mask = font.getmask(char)
-        if (mask.size, bytes(mask)) == signature:
-            return False
-    return True
-
-
-@lru_cache(maxsize=1)
-def font_families() -> dict[str, FontSet]:
-    """Installed families that cover Vietnamese, in a fixed order for seeded choices."""
-    found: dict[str, FontSet] = {}
-    for family, names in FAMILY_FILES.items():
-        regular, bold = _find(names[0]), _find(names[1])
-        if regular is None or bold is None:
-            continue
-        italic = _find(names[2]) or regular
-        bold_italic = _find(names[3]) or bold
-        faces = FontSet(regular, bold, italic, bold_italic)
-        if all(_covers_vietnamese(p) for p in {regular, bold, italic, bold_italic}):
-            found[family] = faces
-    if not found:
-        raise RuntimeError("no font with Vietnamese glyphs: install fonts-dejavu-core")
-    return found
-
-
-@lru_cache(maxsize=256)
-def _font(path: Path, size_px: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(path), size_px)
 
 
 def page_size(dpi: int) -> tuple[int, int]:
@@ -203,7 +89,7 @@ class _Painter:
 
     def font(self, cell: Cell, scale: float | None = None) -> ImageFont.FreeTypeFont:
         size = round(self.body_px * (cell.scale if scale is None else scale))
-        return _font(self.fonts.face(cell.bold, cell.italic), max(size, 6))
+        return load_font(self.fonts.face(cell.bold, cell.italic), max(size, 6))
 
     def x(self, fraction: float) -> float:
         return self.left + fraction * self.width
@@ -260,7 +146,7 @@ class _Painter:
         out = _Layout()
         y += row.space_before * self.line_h
         pad = self.body_px * 0.35
-        font = _font(self.fonts.face(row.header, False), round(self.body_px))
+        font = load_font(self.fonts.face(row.header, False), round(self.body_px))
         cells: list[list[str]] = []
         for text, x0, x1 in zip(row.cells, row.edges, row.edges[1:], strict=False):
             cells.append(_wrap(text, font, (x1 - x0) * self.width - 2 * pad, 0.0))
@@ -331,111 +217,6 @@ class _Painter:
         return parts
 
 
-def _bezier(points: np.ndarray, steps: int) -> np.ndarray:
-    t = np.linspace(0.0, 1.0, steps)[:, None]
-    p0, p1, p2, p3 = points
-    return (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3 * p3
-
-
-def _scribble(
-    draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], rng: np.random.Generator,
-    ink: tuple[int, int, int], dpi: int,
-) -> None:  # fmt: skip
-    """A hand signature: a few joined cubic strokes with loops, then an underline flourish."""
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    width = max(2, round(dpi / 90))
-    start = np.array([x0 + w * rng.uniform(0.05, 0.25), y0 + h * rng.uniform(0.45, 0.75)])
-    path = [start]
-    cursor = start
-    for _ in range(int(rng.integers(3, 6))):
-        end = cursor + np.array([w * rng.uniform(0.08, 0.22), h * rng.uniform(-0.35, 0.35)])
-        end[1] = np.clip(end[1], y0 + h * 0.15, y1 - h * 0.15)
-        end[0] = min(end[0], x1 - w * 0.05)
-        # Control points that reach backwards make the loops of a handwritten signature.
-        c1 = cursor + np.array([w * rng.uniform(-0.12, 0.2), -h * rng.uniform(0.3, 0.9)])
-        c2 = end + np.array([-w * rng.uniform(-0.12, 0.2), h * rng.uniform(0.2, 0.7)])
-        path.extend(_bezier(np.array([cursor, c1, c2, end]), 24)[1:])
-        cursor = end
-    draw.line([tuple(p) for p in path], fill=ink, width=width, joint="curve")
-    flourish = np.array([
-        [x0 + w * rng.uniform(0.05, 0.3), y0 + h * 0.8],
-        [x0 + w * 0.4, y0 + h * rng.uniform(0.85, 1.0)],
-        [x0 + w * 0.7, y0 + h * rng.uniform(0.6, 0.8)],
-        [x0 + w * rng.uniform(0.8, 0.95), y0 + h * rng.uniform(0.55, 0.75)],
-    ])  # fmt: skip
-    draw.line([tuple(p) for p in _bezier(flourish, 30)], fill=ink, width=width, joint="curve")
-
-
-def _star(cx: float, cy: float, radius: float) -> list[tuple[float, float]]:
-    points = []
-    for k in range(10):
-        r = radius if k % 2 == 0 else radius * 0.4
-        angle = -math.pi / 2 + k * math.pi / 5
-        points.append((cx + r * math.cos(angle), cy + r * math.sin(angle)))
-    return points
-
-
-def _ring_text(
-    mask: Image.Image, text: str, centre: tuple[float, float], radius: float, font_path: Path
-) -> None:
-    """Letters of `text` upright around a circle (tops outward), as on a round seal."""
-    size = max(6, round(radius * 0.2))
-    font = _font(font_path, size)
-    text = f"{text} ★ " if "★" not in text else text
-    spread = 2 * math.pi * 0.92  # leave a small gap where the text starts and ends
-    step = spread / max(len(text), 1)
-    cx, cy = centre
-    for index, char in enumerate(text):
-        if char == " " or char == "★":
-            continue
-        angle = -math.pi / 2 - spread / 2 + (index + 0.5) * step  # clockwise from the top
-        glyph = Image.new("L", (size * 2, size * 2), 0)
-        ImageDraw.Draw(glyph).text((size, size), char, font=font, fill=255, anchor="mm")
-        glyph = glyph.rotate(-math.degrees(angle) - 90, resample=Image.Resampling.BILINEAR)
-        x = cx + radius * math.cos(angle) - size
-        y = cy + radius * math.sin(angle) - size
-        mask.paste(255, (round(x), round(y)), glyph)
-
-
-def _stamp(
-    page: Image.Image,
-    center: tuple[float, float],
-    dpi: int,
-    rng: np.random.Generator,
-    seal: str,
-    fonts: FontSet,
-) -> Image.Image:
-    """A red round seal with the agency's name round the ring, multiplied over the page so
-    the ink beneath stays visible; pressed unevenly, as by hand."""
-    radius = 17.5 / 25.4 * dpi
-    cx, cy = center
-    box = (round(cx - radius - 4), round(cy - radius - 4), round(cx + radius + 4),
-           round(cy + radius + 4))  # fmt: skip
-    size = (box[2] - box[0], box[3] - box[1])
-    mask = Image.new("L", size, 0)
-    draw = ImageDraw.Draw(mask)
-    local = (cx - box[0], cy - box[1])
-    ring = max(2, round(dpi / 80))
-    for r, w in ((radius, ring), (radius * 0.62, max(1, ring // 2))):
-        draw.ellipse((local[0] - r, local[1] - r, local[0] + r, local[1] + r), outline=255, width=w)
-    draw.polygon(_star(*local, radius * 0.3), fill=255)
-    if seal:
-        _ring_text(mask, seal, local, radius * 0.81, fonts.bold)
-    # Uneven pressure: a smooth random strength field, never zero.
-    coarse = rng.uniform(0.55, 1.0, size=(4, 4)).astype(np.float32)
-    pressure = cv2.resize(coarse, size, interpolation=cv2.INTER_CUBIC)
-    strength = np.asarray(mask, np.float32) / 255.0 * np.clip(pressure, 0.4, 1.0)
-    shade = np.array([c + rng.integers(-15, 15) for c in STAMP_RED], np.float32)
-    # Multiply: white where no ink, the seal's red where full strength.
-    layer = 255.0 - strength[..., None] * (255.0 - shade)
-    region = np.asarray(page.crop(box), np.float32)
-    inked = (region * layer / 255.0).round().astype(np.uint8)
-    page = page.copy()
-    page.paste(Image.fromarray(inked, "RGB"), box[:2])
-    return page
-
-
 def render_page(doc: PageDoc, dpi: int) -> RenderedPage:
     """Render `doc` upright on white A4; shrinks the type until the content fits the page."""
     body = doc.body_pt
@@ -480,12 +261,12 @@ def render_page(doc: PageDoc, dpi: int) -> RenderedPage:
             # Signers do not keep to the box: the strokes often run over the printed name
             # below or the role above.
             reach = (y1 - y0) * rng.uniform(-0.25, 0.45)
-            _scribble(draw, (x0, y0 + min(reach, 0), x1, y1 + max(reach, 0)), rng, doc.sign_ink,
+            scribble(draw, (x0, y0 + min(reach, 0), x1, y1 + max(reach, 0)), rng, doc.sign_ink,
                       dpi)  # fmt: skip
             if stamp:
                 centre = (x0 + (x1 - x0) * rng.uniform(0.0, 0.3), (y0 + y1) / 2)
                 stamps.append((centre, seal))
         lines.extend(part.lines)
     for centre, seal in stamps:
-        image = _stamp(image, centre, dpi, rng, seal, painter.fonts)
+        image = press_seal(image, centre, dpi, rng, seal, painter.fonts)
     return RenderedPage(image, tuple(lines))

@@ -1,85 +1,29 @@
-"""Vietnamese content for synthetic dossiers: people, places, dates and the pages' blocks.
-
-Everything is drawn from a numpy Generator handed in by the caller, so a record's content is
-a pure function of its seed. All strings are NFC (precomposed), as typed on Vietnamese
-keyboards and as the fonts' glyph tables expect.
-"""
+"""The pages of a synthetic dossier as blocks: national and agency headers, title, fields,
+signatures, and the other kinds of page (ID card, receipt, continuation, out-of-catalogue)."""
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import TypeVar
 
 import numpy as np
 
 from sohoa.sample.doc import Block, Cell, Frame, Row, Signature, TableRow
-
-T = TypeVar("T")
-
-FAMILY_NAMES = (
-    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ",
-    "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý",
-)  # fmt: skip
-# Nguyễn is far more common than the rest; the weights keep the sample plausible.
-FAMILY_WEIGHTS = (38, 11, 9, 7, 5, 4, 4, 3, 3, 2, 2, 2, 2, 2, 1, 1)
-MIDDLE_MALE = ("Văn", "Hữu", "Đức", "Minh", "Quốc", "Thành", "Công", "Gia", "Xuân", "Ngọc")
-MIDDLE_FEMALE = ("Thị", "Ngọc", "Thu", "Thanh", "Kim", "Bảo", "Phương", "Mỹ", "Diệu", "Thị")
-GIVEN_MALE = (
-    "An", "Bình", "Cường", "Dũng", "Hùng", "Huy", "Khánh", "Long", "Minh", "Nam", "Phúc",
-    "Quang", "Sơn", "Thắng", "Tuấn", "Việt", "Hải", "Trung", "Đạt", "Khoa", "Lộc", "Nghĩa",
-)  # fmt: skip
-GIVEN_FEMALE = (
-    "Anh", "Chi", "Dung", "Hà", "Hạnh", "Hằng", "Hương", "Lan", "Linh", "Mai", "Ngân",
-    "Nhung", "Oanh", "Phượng", "Quyên", "Thảo", "Trang", "Trinh", "Tuyết", "Uyên", "Yến", "Thư",
-)  # fmt: skip
-STREETS = (
-    "Lê Lợi", "Nguyễn Huệ", "Hai Bà Trưng", "Pasteur", "Điện Biên Phủ", "Trần Hưng Đạo",
-    "Lý Tự Trọng", "Nguyễn Thị Minh Khai", "Cách Mạng Tháng Tám", "Võ Văn Tần",
-    "Phan Đình Phùng", "Bạch Đằng", "Nguyễn Trãi", "Lê Duẩn", "Hàng Bông",
-)  # fmt: skip
-HOSPITALS = (
-    "Bệnh viện Từ Dũ", "Bệnh viện Hùng Vương", "Bệnh viện Phụ sản Trung ương",
-    "Bệnh viện Đa khoa Đà Nẵng", "Trạm Y tế {ward}",
-)  # fmt: skip
-RELATIONS = ("Con", "Vợ", "Chồng", "Cháu", "Mẹ", "Cha", "Em ruột")
-ETHNIC = ("Kinh", "Kinh", "Kinh", "Hoa", "Tày", "Khmer")
-
-
-@dataclass(frozen=True)
-class Place:
-    ward_kind: str  # "phường" or "xã"
-    ward: str
-    district_kind: str  # "quận" or "huyện"
-    district: str
-    province: str
-    id_prefix: str  # province code at the start of a citizen ID number
-
-    @property
-    def ward_full(self) -> str:
-        return f"{self.ward_kind} {self.ward}"
-
-    @property
-    def district_full(self) -> str:
-        return f"{self.district_kind} {self.district}"
-
-    def unit(self, level: str) -> str:
-        """The archiving agency: the ward for xa-level procedures, else the district."""
-        return f"UBND {self.district_full if level == 'huyen' else self.ward_full}"
-
-
-PLACES = (
-    Place("phường", "Bến Nghé", "quận", "1", "Thành phố Hồ Chí Minh", "079"),
-    Place("phường", "Bến Thành", "quận", "1", "Thành phố Hồ Chí Minh", "079"),
-    Place("phường", "Đa Kao", "quận", "1", "Thành phố Hồ Chí Minh", "079"),
-    Place("phường", "Võ Thị Sáu", "quận", "3", "Thành phố Hồ Chí Minh", "079"),
-    Place("xã", "Tân Thông Hội", "huyện", "Củ Chi", "Thành phố Hồ Chí Minh", "079"),
-    Place("phường", "Hàng Bạc", "quận", "Hoàn Kiếm", "Thành phố Hà Nội", "001"),
-    Place("phường", "Dịch Vọng", "quận", "Cầu Giấy", "Thành phố Hà Nội", "001"),
-    Place("phường", "Thạch Thang", "quận", "Hải Châu", "Thành phố Đà Nẵng", "048"),
-    Place("xã", "Hòa Tiến", "huyện", "Hòa Vang", "Thành phố Đà Nẵng", "048"),
+from sohoa.sample.fields import Field, choose_fields
+from sohoa.sample.people import (
+    PLACES,
+    RELATIONS,
+    STREETS,
+    Context,
+    address,
+    dmy,
+    long_date,
+    make_person,
+    person_name,
+    phone,
+    pick,
+    random_date,
+    upper_first,
 )
 
 # Documents that no catalogue procedure covers; their truth procedure is "khac".
@@ -90,239 +34,11 @@ OTHER_TITLES = (
     "BIÊN BẢN HỌP TỔ DÂN PHỐ",
     "ĐƠN ĐỀ NGHỊ SỬA CHỮA ĐƯỜNG HẺM",
 )
-# Title words that already name a kind of document; other phrases get a form word in front.
-DOC_WORDS = ("tờ khai", "đơn ", "giấy ", "biên bản", "phiếu")
 
 CERTIFY = (
     "Tôi cam đoan những nội dung khai trên đây là đúng sự thật và chịu trách nhiệm trước "
     "pháp luật về cam đoan của mình."
 )
-
-
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
-def pick(rng: np.random.Generator, items: Sequence[T]) -> T:
-    return items[int(rng.integers(len(items)))]
-
-
-def upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-@dataclass(frozen=True)
-class Person:
-    name: str
-    male: bool
-    born: date
-    id_no: str
-    address: str
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every page of one dossier shares."""
-
-    place: Place
-    when: date  # date the form was signed
-    code: str  # dossier code
-    applicant: Person
-    proc_name: str
-
-
-def person_name(rng: np.random.Generator, male: bool) -> str:
-    weights = np.array(FAMILY_WEIGHTS, dtype=float)
-    family = FAMILY_NAMES[int(rng.choice(len(FAMILY_NAMES), p=weights / weights.sum()))]
-    middle = pick(rng, MIDDLE_MALE if male else MIDDLE_FEMALE)
-    given = pick(rng, GIVEN_MALE if male else GIVEN_FEMALE)
-    # Some women's names carry two middle names, "Thị" first ("Nguyễn Thị Thu Hà").
-    if not male and middle != "Thị" and rng.random() < 0.25:
-        middle = f"Thị {middle}"
-    return f"{family} {middle} {given}"
-
-
-def random_date(rng: np.random.Generator, start: date, end: date) -> date:
-    return start + timedelta(days=int(rng.integers((end - start).days + 1)))
-
-
-def dmy(day: date) -> str:
-    return f"{day.day:02d}/{day.month:02d}/{day.year}"
-
-
-def long_date(day: date) -> str:
-    """Administrative style (Nghị định 30/2020): pad days below 10 and months below 3."""
-    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
-    return f"ngày {day.day:02d} tháng {month} năm {day.year}"
-
-
-def address(rng: np.random.Generator, place: Place) -> str:
-    if place.ward_kind == "xã":
-        head = f"Tổ {rng.integers(1, 12)}, ấp {rng.integers(1, 9)}"
-    elif rng.random() < 0.4:
-        head = f"Số {rng.integers(2, 300)}/{rng.integers(1, 40)} đường {pick(rng, STREETS)}"
-    else:
-        head = f"Số {rng.integers(2, 300)} đường {pick(rng, STREETS)}"
-    return f"{head}, {place.ward_full}, {place.district_full}, {place.province}"
-
-
-def id_number(rng: np.random.Generator, place: Place, male: bool, born: date) -> str:
-    # 12-digit citizen ID: province, century+sex digit, two-digit year, six random digits.
-    century = 0 if born.year < 2000 else 2
-    sex = century + (0 if male else 1)
-    tail = "".join(str(d) for d in rng.integers(0, 10, size=6))
-    return f"{place.id_prefix}{sex}{born.year % 100:02d}{tail}"
-
-
-def phone(rng: np.random.Generator) -> str:
-    digits = "".join(str(d) for d in rng.integers(0, 10, size=7))
-    return f"09{rng.integers(0, 10)}{digits[0]} {digits[1:4]} {digits[4:]}"
-
-
-def make_person(
-    rng: np.random.Generator, place: Place, *, born_from: int = 1950, born_to: int = 2003
-) -> Person:
-    male = bool(rng.random() < 0.5)
-    born = random_date(rng, date(born_from, 1, 1), date(born_to, 12, 31))
-    return Person(
-        name=person_name(rng, male),
-        male=male,
-        born=born,
-        id_no=id_number(rng, place, male, born),
-        address=address(rng, place),
-    )
-
-
-def form_title(first_phrase: str) -> str:
-    """The printed heading: the procedure's first phrase in capitals, as a document name."""
-    phrase = nfc(first_phrase.strip())
-    if not phrase.lower().startswith(DOC_WORDS):
-        phrase = f"tờ khai {phrase}" if phrase.lower().startswith("đăng ký") else f"đơn {phrase}"
-    return phrase.upper()
-
-
-# --- fields named by catalogue keywords ---------------------------------------------------
-
-Field = tuple[str, str | None]  # (label, value); a None value prints the label as a sentence
-FieldMaker = Callable[[np.random.Generator, Context], Field]
-
-
-def _someone(rng: np.random.Generator, ctx: Context, male: bool | None = None) -> str:
-    return person_name(rng, bool(rng.random() < 0.5) if male is None else male)
-
-
-def _past(rng: np.random.Generator, ctx: Context, days: int) -> str:
-    return dmy(ctx.when - timedelta(days=int(rng.integers(1, days))))
-
-
-def _area(rng: np.random.Generator, low: int, high: int) -> str:
-    return f"{rng.integers(low, high)},{rng.integers(0, 10)} m²"
-
-
-KEYWORD_FIELDS: dict[str, FieldMaker] = {
-    "khai sinh": lambda r, c: (
-        "Đề nghị cơ quan đăng ký khai sinh cho người có tên dưới đây:",
-        None,
-    ),
-    "người được khai sinh": lambda r, c: ("Họ, chữ đệm, tên người được khai sinh", _someone(r, c)),
-    "ngày sinh": lambda r, c: ("Ngày, tháng, năm sinh", _past(r, c, 60)),
-    "nơi sinh": lambda r, c: ("Nơi sinh", pick(r, HOSPITALS).format(ward=c.place.ward_full)),
-    "giấy chứng sinh": lambda r, c: ("Giấy chứng sinh số", f"{r.integers(100, 9999)}/GCS"),
-    "kết hôn": lambda r, c: ("Đề nghị cơ quan đăng ký kết hôn cho chúng tôi.", None),
-    "bên nữ": lambda r, c: ("Họ, chữ đệm, tên bên nữ", _someone(r, c, male=False)),
-    "bên nam": lambda r, c: ("Họ, chữ đệm, tên bên nam", _someone(r, c, male=True)),
-    "giấy chứng nhận kết hôn": lambda r, c: ("Số giấy chứng nhận kết hôn đã cấp (nếu có)", "Không"),
-    "khai tử": lambda r, c: ("Đề nghị cơ quan đăng ký khai tử cho người có tên dưới đây:", None),
-    "người đã chết": lambda r, c: ("Họ, chữ đệm, tên người đã chết", _someone(r, c)),
-    "ngày chết": lambda r, c: ("Giờ, ngày chết", f"{r.integers(0, 24):02d} giờ, {_past(r, c, 20)}"),
-    "nơi chết": lambda r, c: ("Nơi chết", address(r, c.place)),
-    "giấy báo tử": lambda r, c: ("Giấy báo tử số", f"{r.integers(10, 999)}/GBT"),
-    "tình trạng hôn nhân": lambda r, c: ("Tình trạng hôn nhân", "Hiện tại chưa đăng ký kết hôn"),
-    "mục đích sử dụng": lambda r, c: (
-        "Mục đích sử dụng giấy xác nhận",
-        pick(r, ("Để đăng ký kết hôn", "Để vay vốn ngân hàng", "Để mua bán nhà đất")),
-    ),
-    "chưa đăng ký kết hôn": lambda r, c: (
-        "Tôi cam đoan hiện tại chưa đăng ký kết hôn với ai.",
-        None,
-    ),
-    "thường trú": lambda r, c: ("Địa chỉ đề nghị đăng ký thường trú", address(r, c.place)),
-    "cư trú": lambda r, c: ("Nơi cư trú hiện tại", address(r, c.place)),
-    "chủ hộ": lambda r, c: ("Họ, chữ đệm và tên chủ hộ", _someone(r, c)),
-    "quan hệ với chủ hộ": lambda r, c: ("Quan hệ với chủ hộ", pick(r, RELATIONS)),
-    "chỗ ở hợp pháp": lambda r, c: (
-        "Giấy tờ chứng minh chỗ ở hợp pháp",
-        pick(r, ("Hợp đồng thuê nhà có công chứng", "Giấy chứng nhận quyền sở hữu nhà ở")),
-    ),
-    "chứng thực": lambda r, c: ("Đề nghị chứng thực bản sao từ bản chính các giấy tờ sau:", None),
-    "bản sao": lambda r, c: ("Loại bản sao", "Bản chụp"),
-    "bản chính": lambda r, c: (
-        "Tên giấy tờ bản chính",
-        pick(r, ("Giấy khai sinh", "Bằng tốt nghiệp đại học", "Sổ hộ khẩu", "Hợp đồng lao động")),
-    ),
-    "số bản sao": lambda r, c: ("Số bản sao đề nghị chứng thực", str(r.integers(1, 6))),
-    "giấy phép xây dựng": lambda r, c: ("Đề nghị cấp giấy phép xây dựng công trình sau:", None),
-    "nhà ở riêng lẻ": lambda r, c: ("Loại công trình", "Nhà ở riêng lẻ"),
-    "diện tích xây dựng": lambda r, c: ("Diện tích xây dựng tầng 1", _area(r, 40, 150)),
-    "số tầng": lambda r, c: ("Số tầng", str(r.integers(1, 6))),
-    "chiều cao công trình": lambda r, c: ("Chiều cao công trình", f"{r.integers(4, 20)},5 m"),
-    "hộ kinh doanh": lambda r, c: ("Địa điểm hộ kinh doanh", address(r, c.place)),
-    "ngành nghề kinh doanh": lambda r, c: (
-        "Ngành, nghề kinh doanh",
-        pick(r, ("Bán lẻ tạp hóa", "Dịch vụ ăn uống", "Sửa chữa xe máy", "May mặc")),
-    ),
-    "vốn kinh doanh": lambda r, c: ("Vốn kinh doanh", f"{r.integers(5, 90) * 10}.000.000 đồng"),
-    "tên hộ kinh doanh": lambda r, c: (
-        "Tên hộ kinh doanh",
-        f"{pick(r, ('Tạp hóa', 'Quán', 'Tiệm'))} {pick(r, GIVEN_MALE + GIVEN_FEMALE)}",
-    ),
-    "quyền sử dụng đất": lambda r, c: ("Đề nghị cấp giấy chứng nhận quyền sử dụng đất.", None),
-    "thửa đất": lambda r, c: ("Thửa đất số", str(r.integers(1, 900))),
-    "tờ bản đồ": lambda r, c: ("Tờ bản đồ số", str(r.integers(1, 60))),
-    "mục đích sử dụng đất": lambda r, c: (
-        "Mục đích sử dụng đất",
-        pick(r, ("Đất ở tại đô thị", "Đất ở tại nông thôn", "Đất trồng cây lâu năm")),
-    ),
-    "diện tích thửa": lambda r, c: ("Diện tích thửa đất", _area(r, 50, 400)),
-    "con nuôi": lambda r, c: ("Đề nghị được đăng ký việc nuôi con nuôi.", None),
-    "người nhận con nuôi": lambda r, c: ("Họ, chữ đệm, tên người nhận con nuôi", _someone(r, c)),
-    "người được nhận làm con nuôi": lambda r, c: (
-        "Họ, chữ đệm, tên người được nhận làm con nuôi",
-        _someone(r, c),
-    ),
-}
-
-
-def keyword_field(rng: np.random.Generator, ctx: Context, keyword: str) -> Field:
-    """A filled field labelled by `keyword`; unknown keywords get a value by their wording."""
-    keyword = nfc(keyword)
-    maker = KEYWORD_FIELDS.get(keyword)
-    if maker is not None:
-        return maker(rng, ctx)
-    label = upper_first(keyword)
-    if "ngày" in keyword:
-        return label, _past(rng, ctx, 365)
-    if any(w in keyword for w in ("nơi", "địa chỉ", "trú", "chỗ")):
-        return label, address(rng, ctx.place)
-    if any(w in keyword for w in ("người", "bên", "chủ", "họ")):
-        return label, _someone(rng, ctx)
-    if "diện tích" in keyword:
-        return label, _area(rng, 30, 300)
-    return label, f"Số {rng.integers(1, 500)}/{ctx.when.year}"
-
-
-def applicant_fields(rng: np.random.Generator, ctx: Context) -> list[Field]:
-    who = ctx.applicant
-    return [
-        ("Họ, chữ đệm, tên người yêu cầu", who.name),
-        ("Ngày, tháng, năm sinh", dmy(who.born)),
-        ("Giới tính", "Nam" if who.male else "Nữ"),
-        ("Dân tộc", pick(rng, ETHNIC)),
-        ("Quốc tịch", "Việt Nam"),
-        ("Số định danh cá nhân", who.id_no),
-        ("Nơi cư trú", who.address),
-        ("Số điện thoại", phone(rng)),
-    ]
 
 
 # --- page blocks ---------------------------------------------------------------------------
@@ -439,24 +155,6 @@ def signature_rows(
     blocks.append(Signature(0.58, 0.92, lines=2.6, stamp=stamp, seal=seal))
     blocks.append(Row(tuple(name_cells), space_before=0.2))
     return blocks
-
-
-def choose_fields(rng: np.random.Generator, ctx: Context, keywords: Sequence[str]) -> list[Field]:
-    """6-12 fields: statements and labelled values from keywords, then the applicant's data."""
-    chosen = [keyword_field(rng, ctx, k) for k in keywords if rng.random() < 0.8] or [
-        keyword_field(rng, ctx, keywords[0])
-    ]
-    # Sentences open the form body; labelled keyword fields follow the applicant's data.
-    statements = [f for f in chosen if f[1] is None][:1]
-    labelled = [f for f in chosen if f[1] is not None]
-    applicant = applicant_fields(rng, ctx)
-    target = int(rng.integers(6, 13))
-    keep = min(8, max(2, target - len(labelled) - len(statements)))
-    applicant = [applicant[0]] + [
-        applicant[i] for i in sorted(rng.choice(np.arange(1, 8), size=keep - 1, replace=False))
-    ]
-    fields = statements + applicant + labelled
-    return fields[:12]
 
 
 def form_page(

@@ -1,0 +1,21 @@
+"""The Dask worker plugin that pins every worker's threads (sohoa.threads).
+
+Imported only where a Dask cluster is used (it imports `distributed`).
+"""
+
+from __future__ import annotations
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from sohoa.threads import pin_threads
+
+
+class SingleThreadPlugin(WorkerPlugin):
+    """Runs `pin_threads` in every worker that joins, also those started by hand on another
+    machine for `--scheduler` and those a nanny restarts after a crash."""
+
+    name = "sohoa-single-thread"
+    idempotent = True
+
+    def setup(self, worker: object) -> None:
+        pin_threads()

@@ -1,0 +1,16 @@
+"""The paper register (mục lục hồ sơ), the denominator of coverage: import it from CSV
+(importing.py) and link scanned records to its items (linking.py); table.py reads the CSV
+files both take."""
+
+from sohoa.records.inventory.importing import ImportReport, import_inventory
+from sohoa.records.inventory.linking import LinkReport, link_records, read_mapping
+from sohoa.records.inventory.table import Problem
+
+__all__ = [
+    "ImportReport",
+    "LinkReport",
+    "Problem",
+    "import_inventory",
+    "link_records",
+    "read_mapping",
+]
