@@ -2,7 +2,7 @@
 
 from sohoa.pipeline import audit, register, review
 from sohoa.pipeline.cluster import usable_cores
-from sohoa.pipeline.context import WorkerSettings, record_uid, resolve_passphrase, worker_settings
+from sohoa.pipeline.context import WorkerSettings, record_uid, worker_settings
 from sohoa.pipeline.driver import Reporter, RunReport, RunRequest, run_batch
 from sohoa.pipeline.setup import InitReport, initialise
 from sohoa.pipeline.verify import VerifyRequest, VerifyResult, verify_archive
@@ -23,7 +23,6 @@ __all__ = [
     "process_record",
     "record_uid",
     "register",
-    "resolve_passphrase",
     "review",
     "run_batch",
     "usable_cores",
