@@ -193,6 +193,14 @@ def _finish_run(report: RunReport) -> None:
             highlight=False,
         )
         sys.exit(ExitCode.INTERRUPTED)
+    if report.stopped:
+        err_console.print(
+            f"stopped handing out records, the archive cannot be written ({report.stopped}); "
+            f"the rest stay pending: fix it, then 'sohoa resume {report.batch}'",
+            highlight=False,
+            soft_wrap=True,  # one line, however long the path
+        )
+        sys.exit(ExitCode.FAILED_RECORDS)
     if report.failed:
         err_console.print(
             f"{report.failed} record(s) failed: see 'sohoa status {report.batch}', "

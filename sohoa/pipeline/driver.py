@@ -21,7 +21,7 @@ from sohoa.config import Settings
 from sohoa.ingest import discover
 from sohoa.pipeline.cluster import dask_client, usable_cores
 from sohoa.pipeline.context import WorkerSettings, record_uid, worker_settings
-from sohoa.pipeline.worker import RecordTask, digest_records, process_record
+from sohoa.pipeline.worker import ARCHIVE_FAULTS, RecordTask, digest_records, process_record
 from sohoa.records import (
     Digest,
     RecordOutcome,
@@ -61,6 +61,7 @@ class RunReport:
     pages: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    stopped: str | None = None  # why the run stopped handing out work (the archive's storage)
     counts: dict[str, int] = field(default_factory=dict)  # the whole batch, after the run
 
     @property
@@ -247,9 +248,23 @@ def _on_digest(session: Session, run: _Run, task: RecordTask, digest: Digest, do
         _claim_hash(run, task, digest.content_hash or "")
 
 
+def _storage_fault(session: Session, run: _Run, outcome: RecordOutcome) -> bool:
+    """The first write the archive refuses stops the run (the record fails with the reason);
+    records that meet the same fault after it go back to pending with no attempt used."""
+    if outcome.ok or outcome.error_reason not in ARCHIVE_FAULTS:
+        return False
+    if run.report.stopped is None:
+        run.report.stopped = f"{outcome.error_reason}: {outcome.error_message}"
+        return False
+    store.set_state(session, [outcome.uid], RecordState.PENDING, why=run.report.stopped)
+    return True
+
+
 def _on_outcome(
     session: Session, run: _Run, task: RecordTask, outcome: RecordOutcome, done: list
 ) -> None:
+    if _storage_fault(session, run, outcome):
+        return
     content_hash = run.expected.pop(task.uid, "")
     run.hash_owner.pop(content_hash, None)
     waiting = run.waiting.pop(content_hash, [])
@@ -312,7 +327,7 @@ def _loop(client, run: _Run, window: int) -> None:
                 len(tasks) for future, (_kind, tasks) in run.in_flight.items()
                 if future not in handled
             )  # fmt: skip
-            if window - busy >= max(1, window // 2):
+            if run.report.stopped is None and window - busy >= max(1, window // 2):
                 run.handed = _hand_out(session, run, window - busy, done)
             if time.monotonic() - last_beat > HEARTBEAT_EVERY_S:
                 store.heartbeat(session, run.batch_id, run.owner)
@@ -321,7 +336,8 @@ def _loop(client, run: _Run, window: int) -> None:
             run.keep[run.in_flight.pop(future)[0]] = future
         for entry in done:
             _finish(run, *entry)
-        _send_processes(client, run, completed)
+        if run.report.stopped is None:
+            _send_processes(client, run, completed)
         _send_digests(client, run, completed)
         if completed.is_empty():
             return

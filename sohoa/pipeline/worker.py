@@ -6,6 +6,7 @@ Images never leave the worker; the driver gets a `Digest` or a `RecordOutcome`.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import glob
 import json
 import os
@@ -207,6 +208,38 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.close(directory)
 
 
+# Failure reasons of the archive's storage rather than of the record: the driver stops
+# handing out work on the first one, since every record after it would fail the same way.
+ARCHIVE_FAULTS = frozenset({"archive_unwritable", "disk_full"})
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+_UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def _storage_error(exc: OSError, fallback: Path) -> RecordError | None:
+    """The RecordError for a write refused by the archive's storage, or None (a bug)."""
+    where = exc.filename or fallback
+    if exc.errno in _FULL:
+        return RecordError("disk_full", f"no space left to write {where}; free space, then resume")
+    if exc.errno in _UNWRITABLE:
+        return RecordError(
+            "archive_unwritable",
+            f"cannot write {where} ({exc.strerror}); make the archive writable, then resume",
+        )
+    return None
+
+
+def _write_output(archive_dir: Path, output: Path, data: bytes) -> None:
+    """Clear the leftovers of an earlier attempt and write the signed file."""
+    try:
+        _remove_leftovers(archive_dir, output.name)
+        write_atomically(output, data)
+    except OSError as exc:
+        failure = _storage_error(exc, output)
+        if failure is None:
+            raise
+        raise failure from exc
+
+
 def _remove_leftovers(archive_dir: Path, name: str) -> None:
     """A crash between writing and renaming leaves a temporary; the retry clears it, under
     whichever procedure folder the last attempt chose."""
@@ -249,7 +282,6 @@ def _process(
     result = _decide(texts, catalogue, reviewed, model)
     meta = _metadata(task, source, result, catalogue, settings, texts, register)
     name = archive_file_name(task.uid, meta.dossier)
-    _remove_leftovers(settings.archive_dir, name)
     started = time.perf_counter()
     pdf = build_pdfa(pages.archive, meta)
     built = time.perf_counter()
@@ -258,7 +290,7 @@ def _process(
     except SohoaError as exc:  # a timestamp server or revocation source that did not answer
         raise RecordError("signing_failed", str(exc)) from exc
     output = settings.archive_dir / result.procedure / name
-    write_atomically(output, signed)
+    _write_output(settings.archive_dir, output, signed)
     pages.seconds["pdfa"] = built - started
     pages.seconds["sign"] = time.perf_counter() - built
     low_quality = [row.index for row in pages.rows if "low_confidence" in row.flags]
