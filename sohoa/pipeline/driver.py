@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa.config import Settings
 from sohoa.ingest import discover
-from sohoa.pipeline.cluster import dask_client, usable_cores
+from sohoa.pipeline.cluster import dashboard_address, dask_client, usable_cores
 from sohoa.pipeline.context import WorkerSettings, record_uid, worker_settings
 from sohoa.pipeline.worker import ARCHIVE_FAULTS, RecordTask, digest_records, process_record
 from sohoa.records import (
@@ -365,7 +365,8 @@ def _run_batch(
     finished = False
     try:
         if queue:
-            with dask_client(int(workers), request.scheduler) as client:
+            dashboard = dashboard_address(settings)
+            with dask_client(int(workers), request.scheduler, dashboard) as client:
                 _loop(client, run, window=max(2, int(workers) * per_worker))
         finished = True
     except KeyboardInterrupt:
