@@ -20,6 +20,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from sohoa import __version__
@@ -40,6 +41,7 @@ from sohoa.pipeline import (
 from sohoa.progress import reporter_for
 from sohoa.records import (
     check_schema,
+    damaged_database,
     database_session,
     grant_auditor,
     make_engine,
@@ -68,6 +70,12 @@ def friendly_errors(command: Callable) -> Callable:
         except SohoaError as exc:
             err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
+        except DatabaseError as exc:  # a SQLite file damaged under a running command
+            damaged = damaged_database(exc)
+            if damaged is None:
+                raise
+            err_console.print(f"[red]error:[/red] {damaged}", highlight=False, soft_wrap=True)
+            sys.exit(damaged.exit_code)
 
     return wrapper
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa.config import Settings
+from sohoa.errors import SohoaError
 from sohoa.ingest import discover
 from sohoa.pipeline.cluster import dashboard_address, dask_client, usable_cores
 from sohoa.pipeline.context import WorkerSettings, record_uid, worker_settings
@@ -34,6 +36,7 @@ from sohoa.records import (
 )
 
 HEARTBEAT_EVERY_S = 30.0
+FIRST_RETRY_S, LONGEST_RETRY_S = 0.5, 15.0  # backoff between commits the database refused
 REGISTER_CHUNK = 20_000  # records registered per transaction while discovery streams
 DIGEST_BATCH = 8  # records hashed per Dask task: a task costs about what hashing a record does
 
@@ -94,6 +97,40 @@ class _Run:
     # group empties, the scheduler starts a new group and span next time, and keeps the old
     # ones for good (a leak of a few KB per lull, which a 200,000-record batch would feel).
     keep: dict[str, object] = field(default_factory=dict)
+    taken: list[tuple[int, str, str]] = field(default_factory=list)  # popped this transaction
+    db_retry_s: float = 300.0  # how long commits are retried while the database is away
+    last_beat: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Saved:
+    """What a transaction changes in the driver's memory, put back when it is rolled back (all
+    bounded by the window but the queue, whose popped entries `_Run.taken` keeps)."""
+
+    hash_owner: dict[str, str]
+    waiting: dict[str, list[RecordTask]]
+    expected: dict[str, str]
+    to_submit: list[RecordTask]
+    handed: list[RecordTask]
+    stopped: str | None
+
+    @classmethod
+    def of(cls, run: _Run) -> _Saved:
+        run.taken = []
+        waiting = {key: list(tasks) for key, tasks in run.waiting.items()}
+        return cls(dict(run.hash_owner), waiting, dict(run.expected), list(run.to_submit),
+                   list(run.handed), run.report.stopped)  # fmt: skip
+
+    def restore(self, run: _Run) -> None:
+        run.hash_owner, run.waiting, run.expected = self.hash_owner, self.waiting, self.expected
+        run.to_submit, run.handed, run.report.stopped = self.to_submit, self.handed, self.stopped
+        run.queue.extend(reversed(run.taken))
+        run.taken = []
+
+
+def db_retry_seconds(settings: Settings) -> float:
+    """pipeline.db_retry_s: how long the driver retries commits while the database is away."""
+    return float(settings.section("pipeline").get("db_retry_s", 300))
 
 
 def _owner() -> str:
@@ -186,7 +223,8 @@ def _hand_out(session: Session, run: _Run, room: int, done: list) -> list[Record
     """Take up to `room` records from the queue and mark them processing."""
     tasks: list[RecordTask] = []
     while run.queue and len(tasks) < room:
-        _id, uid, rel_path = run.queue.pop()
+        _id, uid, rel_path = entry = run.queue.pop()
+        run.taken.append(entry)
         is_dir = _record_kind(run.root, rel_path)
         if is_dir is None:
             _source_missing(session, run, uid, rel_path, done)
@@ -298,6 +336,53 @@ def _worker_lost(tasks: list[RecordTask], kind: str, error: object) -> list:
     ]
 
 
+def _commit(session: Session, run: _Run, batch: list, window: int, done: list) -> None:
+    """Record what finished, hand out the next records, beat the heartbeat: one transaction."""
+    for future, result in batch:
+        kind, tasks = run.in_flight[future]
+        results = result if kind == "digest" else [result]
+        if future.status != "finished":  # KilledWorker, a lost connection, cancelled
+            results = _worker_lost(tasks, kind, result)
+        handle = _on_digest if kind == "digest" else _on_outcome
+        for task, one in zip(tasks, results, strict=True):
+            handle(session, run, task, one, done)
+    handled = {future for future, _result in batch}
+    busy = len(run.to_submit) + sum(
+        len(tasks) for future, (_kind, tasks) in run.in_flight.items() if future not in handled
+    )
+    if run.report.stopped is None and window - busy >= max(1, window // 2):
+        run.handed = _hand_out(session, run, window - busy, done)
+    if time.monotonic() - run.last_beat > HEARTBEAT_EVERY_S:
+        store.heartbeat(session, run.batch_id, run.owner)
+        run.last_beat = time.monotonic()
+
+
+def _commit_with_retry(run: _Run, batch: list, window: int) -> list:
+    """`_commit`, retried with backoff while the database is away (locked, restarting, the
+    network down) for up to `run.db_retry_s`; the finished results wait in memory meanwhile.
+    Then one line, and a resume finishes the batch."""
+    deadline = time.monotonic() + run.db_retry_s
+    pause = FIRST_RETRY_S
+    while True:
+        saved = _Saved.of(run)
+        done: list[tuple[RecordTask, str, int, str]] = []
+        try:
+            with session_scope(run.factory) as session:
+                _commit(session, run, batch, window, done)
+            return done
+        except OperationalError as exc:
+            saved.restore(run)
+            if time.monotonic() + pause > deadline:
+                reason = " ".join(str(exc.orig).split())
+                raise SohoaError(
+                    f"the database refused every commit for {run.db_retry_s:g} s "
+                    f"(pipeline.db_retry_s): {reason}; stopped with {len(batch)} finished "
+                    f"task(s) unrecorded: run 'sohoa resume {run.batch}' once it is back"
+                ) from exc
+            time.sleep(pause)
+            pause = min(pause * 2, LONGEST_RETRY_S)
+
+
 def _loop(client, run: _Run, window: int) -> None:
     """Commit results as they come and keep up to `window` records in flight.
 
@@ -310,28 +395,8 @@ def _loop(client, run: _Run, window: int) -> None:
 
     completed = as_completed(with_results=True, raise_errors=False)
     batch: list = []
-    last_beat = time.monotonic()
     while True:
-        done: list[tuple[RecordTask, str, int, str]] = []
-        with session_scope(run.factory) as session:
-            for future, result in batch:
-                kind, tasks = run.in_flight[future]
-                results = result if kind == "digest" else [result]
-                if future.status != "finished":  # KilledWorker, a lost connection, cancelled
-                    results = _worker_lost(tasks, kind, result)
-                handle = _on_digest if kind == "digest" else _on_outcome
-                for task, one in zip(tasks, results, strict=True):
-                    handle(session, run, task, one, done)
-            handled = {future for future, _result in batch}
-            busy = len(run.to_submit) + sum(
-                len(tasks) for future, (_kind, tasks) in run.in_flight.items()
-                if future not in handled
-            )  # fmt: skip
-            if run.report.stopped is None and window - busy >= max(1, window // 2):
-                run.handed = _hand_out(session, run, window - busy, done)
-            if time.monotonic() - last_beat > HEARTBEAT_EVERY_S:
-                store.heartbeat(session, run.batch_id, run.owner)
-                last_beat = time.monotonic()
+        done = _commit_with_retry(run, batch, window)
         for future, _result in batch:  # committed: no longer in flight
             run.keep[run.in_flight.pop(future)[0]] = future
         for entry in done:
@@ -357,12 +422,14 @@ def _run_batch(
     owner = _owner()
     batch_id, name, root, queue = _plan(factory, request, settings, owner)
     report = RunReport(batch=name)
-    run = _Run(batch_id, name, root, owner, work_settings, factory, reporter, report, queue)
+    run = _Run(batch_id, name, root, owner, work_settings, factory, reporter, report, queue,
+               db_retry_s=db_retry_seconds(settings))  # fmt: skip
     workers = request.workers or settings.section("pipeline").get("workers") or usable_cores()
     per_worker = int(settings.section("pipeline").get("max_in_flight_per_worker", 8))
     started = time.monotonic()
     reporter.start(name, len(queue))
     finished = False
+    failure: BaseException | None = None
     try:
         if queue:
             dashboard = dashboard_address(settings)
@@ -371,15 +438,33 @@ def _run_batch(
         finished = True
     except KeyboardInterrupt:
         report.interrupted = True
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
         reporter.close()
-        _settle(factory, run, finished=finished)
+        _settle_or_explain(factory, run, finished=finished, failure=failure)
     report.seconds = time.monotonic() - started
     with session_scope(factory) as session:
         # Newly archived dossiers count toward coverage at once.
         inventory.link_records(session, batch_id=batch_id)
         report.counts = queries.state_counts(session, batch_id)
     return report
+
+
+def _settle_or_explain(
+    factory: sessionmaker[Session], run: _Run, *, finished: bool, failure: BaseException | None
+) -> None:
+    """`_settle`, or when the database is gone too, a line that a resume finishes the job
+    (it redoes `processing` records); a run failing already keeps its own line."""
+    try:
+        _settle(factory, run, finished=finished)
+    except (OperationalError, SohoaError) as exc:
+        if failure is None:
+            raise SohoaError(
+                f"could not put the unfinished records back to pending ({exc}); "
+                f"'sohoa resume {run.batch}' redoes them"
+            ) from exc
 
 
 def _settle(factory: sessionmaker[Session], run: _Run, *, finished: bool) -> None:

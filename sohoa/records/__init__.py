@@ -3,6 +3,7 @@
 from sohoa.records import coverage, inventory, premis, queries, store, summary
 from sohoa.records.db import (
     check_schema,
+    damaged_database,
     database_session,
     grant_auditor,
     make_engine,
@@ -39,6 +40,7 @@ __all__ = [
     "check_schema",
     "collect_report_data",
     "coverage",
+    "damaged_database",
     "database_session",
     "grant_auditor",
     "inventory",
