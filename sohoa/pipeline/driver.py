@@ -23,6 +23,7 @@ from sohoa.errors import SohoaError
 from sohoa.ingest import discover
 from sohoa.pipeline.cluster import dashboard_address, dask_client, usable_cores
 from sohoa.pipeline.context import WorkerSettings, record_uid, worker_settings
+from sohoa.pipeline.quarantine import set_aside_for_resume
 from sohoa.pipeline.worker import ARCHIVE_FAULTS, RecordTask, digest_records, process_record
 from sohoa.records import (
     Digest,
@@ -180,6 +181,8 @@ def _plan(
         store.acquire_lock(session, batch.id, owner, _owner_is_dead)
         batch_id, name = batch.id, batch.name
     try:
+        with session_scope(factory) as session:
+            set_aside_for_resume(session, settings, batch_id)  # evidence kept, not overwritten
         _register(factory, batch_id, name, root)
         with session_scope(factory) as session:
             max_attempts = int(settings.section("pipeline").get("max_attempts", 3))
