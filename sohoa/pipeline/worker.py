@@ -31,10 +31,13 @@ from sohoa.archive import (
     encode_page,
     record_metadata,
     sign_pdf,
+    signature_problems,
+    verify_signatures,
 )
+from sohoa.archive.verify import PdfReadError
 from sohoa.classify import Catalogue, Classification, classify, load_catalogue
 from sohoa.errors import RecordError, SohoaError
-from sohoa.ingest import RecordRef, RecordSource, open_record, sha256_bytes
+from sohoa.ingest import RecordRef, RecordSource, open_record, sha256_bytes, sniff_type
 from sohoa.ocr import prepare, recognize, tesseract
 from sohoa.ocr.codes import as_metadata, find_codes
 from sohoa.pipeline.context import WorkerSettings
@@ -247,6 +250,44 @@ def _remove_leftovers(archive_dir: Path, name: str) -> None:
         leftover.unlink(missing_ok=True)
 
 
+def _source_signatures(source: RecordSource, settings: WorkerSettings) -> dict[str, dict]:
+    """The verdict on the signatures a source PDF carries (a document signed before it was
+    scanned into the archive): rasterised, they would be lost without a word. Checked
+    against the archive's trust roots (signing.trust_roots)."""
+    verdicts = {}
+    for source_file in source.files:
+        path = source.root / source_file.rel_path
+        if sniff_type(path) != "pdf":
+            continue
+        try:
+            checks = verify_signatures(path, settings.signer.trust_roots)
+        except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+            verdicts[source_file.rel_path] = {"ok": False, "problems": [f"unreadable: {exc}"]}
+            continue
+        if not checks:
+            continue
+        problems = signature_problems(checks)
+        verdicts[source_file.rel_path] = {
+            "ok": not problems,
+            "problems": problems,
+            "signatures": [
+                {"field": c.field, "signer": c.signer, "kind": c.kind, "intact": c.intact,
+                 "valid": c.valid, "trusted": c.trusted, "modification": c.modification}
+                for c in checks
+            ],
+        }  # fmt: skip
+    return verdicts
+
+
+def _signature_events(verdicts: dict[str, dict]) -> tuple[EventRow, ...]:
+    if not verdicts:
+        return ()
+    outcome = "ok" if all(v["ok"] for v in verdicts.values()) else "warning"
+    row = EventRow("source_signatures", outcome, tool="pyHanko",
+                   tool_version=package_version("pyHanko"), detail=verdicts)  # fmt: skip
+    return (row,)
+
+
 def _decide(texts: list[str], catalogue: Catalogue, reviewed: str | None,
             model: TrainedModel | None = None) -> Classification:  # fmt: skip
     """The classifier's decision, or a reviewer's, which keeps the classifier's candidates."""
@@ -300,6 +341,8 @@ def _process(
         or bool(low_quality)
     )
     seconds = {step: round(value, 3) for step, value in pages.seconds.items()}
+    source_signatures = _source_signatures(source, settings)
+    signed_source = {"source_signatures": source_signatures} if source_signatures else {}
     events = (
         EventRow(
             "ingest",
@@ -365,8 +408,8 @@ def _process(
         pages=tuple(pages.rows),
         output_path=str(output),
         output_sha256=sha256_bytes(signed),
-        metadata={**meta.as_json(), **pages.codes},
-        events=events,
+        metadata={**meta.as_json(), **pages.codes, **signed_source},
+        events=events + _signature_events(source_signatures),
     )
 
 
