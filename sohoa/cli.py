@@ -187,6 +187,9 @@ def _interrupt_on_sigterm() -> None:
     SIGINT ignored, and Python then installs no handler): `kill -INT` must still stop it."""
 
     def handler(_signum: int, _frame: object) -> None:
+        # A second SIGTERM (a service manager, an impatient script) must not cut short the
+        # clean-up the first started: records back to pending, the batch released.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)

@@ -27,6 +27,7 @@ from sohoa.pipeline.quarantine import set_aside_for_resume
 from sohoa.pipeline.worker import ARCHIVE_FAULTS, RecordTask, digest_records, process_record
 from sohoa.records import (
     Digest,
+    EventRow,
     RecordOutcome,
     RecordState,
     inventory,
@@ -100,6 +101,10 @@ class _Run:
     keep: dict[str, object] = field(default_factory=dict)
     taken: list[tuple[int, str, str]] = field(default_factory=list)  # popped this transaction
     db_retry_s: float = 300.0  # how long commits are retried while the database is away
+    # Workers Dask lost (killed, out of memory), noted by Dask's event thread as they go and
+    # written as events with the next commit.
+    lost_workers: list[dict] = field(default_factory=list)
+    losses_recorded: int = 0
     last_beat: float = field(default_factory=time.monotonic)
 
 
@@ -114,17 +119,19 @@ class _Saved:
     to_submit: list[RecordTask]
     handed: list[RecordTask]
     stopped: str | None
+    losses_recorded: int
 
     @classmethod
     def of(cls, run: _Run) -> _Saved:
         run.taken = []
         waiting = {key: list(tasks) for key, tasks in run.waiting.items()}
         return cls(dict(run.hash_owner), waiting, dict(run.expected), list(run.to_submit),
-                   list(run.handed), run.report.stopped)  # fmt: skip
+                   list(run.handed), run.report.stopped, run.losses_recorded)  # fmt: skip
 
     def restore(self, run: _Run) -> None:
         run.hash_owner, run.waiting, run.expected = self.hash_owner, self.waiting, self.expected
         run.to_submit, run.handed, run.report.stopped = self.to_submit, self.handed, self.stopped
+        run.losses_recorded = self.losses_recorded
         run.queue.extend(reversed(run.taken))
         run.taken = []
 
@@ -339,8 +346,26 @@ def _worker_lost(tasks: list[RecordTask], kind: str, error: object) -> list:
     ]
 
 
+def _note_worker_loss(run: _Run, event: tuple[float, dict]) -> None:
+    """A scheduler event: keep the unexpected removal of a worker (its death)."""
+    _at, message = event
+    removed = isinstance(message, dict) and message.get("action") == "remove-worker"
+    if removed and not message.get("expected"):
+        tasks = sorted(str(key) for key in message.get("processing-tasks") or ())
+        run.lost_workers.append({"worker": message.get("worker"), "tasks": tasks})
+
+
+def _record_worker_losses(session: Session, run: _Run) -> None:
+    """Events for the losses not recorded yet (`_Saved` puts the count back on a rollback)."""
+    for detail in run.lost_workers[run.losses_recorded :]:
+        row = EventRow("worker_lost", "warning", tool="dask", detail=detail)
+        store.add_event(session, row, batch_id=run.batch_id, record_id=None)
+    run.losses_recorded = len(run.lost_workers)
+
+
 def _commit(session: Session, run: _Run, batch: list, window: int, done: list) -> None:
     """Record what finished, hand out the next records, beat the heartbeat: one transaction."""
+    _record_worker_losses(session, run)
     for future, result in batch:
         kind, tasks = run.in_flight[future]
         results = result if kind == "digest" else [result]
@@ -397,6 +422,7 @@ def _loop(client, run: _Run, window: int) -> None:
     from distributed import as_completed
 
     completed = as_completed(with_results=True, raise_errors=False)
+    client.subscribe_topic("all", lambda event: _note_worker_loss(run, event))
     batch: list = []
     while True:
         done = _commit_with_retry(run, batch, window)
@@ -476,6 +502,7 @@ def _settle(factory: sessionmaker[Session], run: _Run, *, finished: bool) -> Non
     unfinished += [task.uid for tasks in run.waiting.values() for task in tasks]
     unfinished += [task.uid for task in (*run.to_submit, *run.handed)]
     with session_scope(factory) as session:
+        _record_worker_losses(session, run)
         if unfinished:
             store.set_state(session, unfinished, RecordState.PENDING, why="run interrupted")
         store.release_lock(session, run.batch_id, run.owner, finished=finished)
