@@ -160,3 +160,15 @@ def test_a_one_pixel_image_fails_as_too_small(tmp_path: Path) -> None:
         list(iter_pages(path, "pixel.png", default_dpi=DPI, max_pixels=10**8))
     assert failure.value.reason == "too_small"
     assert "1x1 pixels" in failure.value.message
+
+
+def test_a_palette_image_with_a_transparent_colour_is_laid_on_white(tmp_path: Path) -> None:
+    """Paper as a transparent palette entry whose colour is black: white once laid on paper."""
+    ink = GREY < 128
+    image = Image.fromarray(ink.astype(np.uint8), mode="L").convert("P")
+    image.putpalette([0, 0, 0, 0, 0, 0])  # entry 0 (paper) and 1 (ink) both black
+    path = tmp_path / "transparent.png"
+    image.save(path, transparency=0)
+    [page] = iter_pages(path, "transparent.png", default_dpi=DPI, max_pixels=10**8)
+    expected = np.where(ink, 0, 255).astype(np.uint8)
+    assert _difference(page.image, expected) < 1
