@@ -92,6 +92,8 @@ class PipelineConfig:
     workers: int | None
     max_in_flight_per_worker: int
     max_attempts: int
+    db_retry_s: float
+    dashboard_address: str | None
 
 
 SECTIONS: dict[str, type] = {
@@ -107,6 +109,7 @@ TOP_LEVEL: dict[str, Any] = {
     "database_url": str | None,
     "archive_dir": str | None,
     "timezone": str,
+    "quarantine_dir": str | None,
 }
 
 
@@ -118,6 +121,7 @@ class Settings:
     database_url: str
     archive_dir: Path
     keys_dir: Path
+    quarantine_dir: Path  # damaged copies and files no record owns, moved aside as evidence
     timezone: str  # IANA name: the days and times that reports show
     ocr: OcrConfig
     classify: ClassifyConfig
@@ -311,6 +315,7 @@ def load_settings(
     data_dir = Path(typed["data_dir"]).expanduser().absolute()
     database_url = typed["database_url"] or f"sqlite:///{data_dir / 'sohoa.db'}"
     archive_dir = Path(typed["archive_dir"] or data_dir / "archive").expanduser().absolute()
+    quarantine = Path(typed["quarantine_dir"] or data_dir / "quarantine").expanduser().absolute()
     return Settings(
         raw=raw,
         source=source,
@@ -318,6 +323,7 @@ def load_settings(
         database_url=database_url,
         archive_dir=archive_dir,
         keys_dir=data_dir / "keys",
+        quarantine_dir=quarantine,
         timezone=typed["timezone"],
         origins=origins,
         **{name: typed[name] for name in SECTIONS},
@@ -331,6 +337,7 @@ def effective_values(settings: Settings) -> list[tuple[str, Any, str]]:
         "database_url": settings.database_url,
         "archive_dir": str(settings.archive_dir),
         "timezone": settings.timezone,
+        "quarantine_dir": str(settings.quarantine_dir),
     }
     rows = [(key, resolved[key], settings.origins.get(key, "default")) for key in TOP_LEVEL]
     for name, cls in SECTIONS.items():

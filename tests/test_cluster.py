@@ -339,3 +339,27 @@ def test_worker_killed_mid_batch_every_record_archived_exactly_once(
 
     for _id, _uid, _state, path, sha in records:
         assert sha256_bytes(Path(path).read_bytes()) == sha
+
+
+# --- the dashboard ----------------------------------------------------------------------------
+
+
+def _listening_address(port: int) -> str:
+    import psutil
+
+    [address] = {
+        conn.laddr.ip
+        for conn in psutil.Process().net_connections(kind="tcp")
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port
+    }
+    return address
+
+
+def test_the_local_dashboard_listens_on_loopback_only(workdir: Path) -> None:
+    from sohoa.config import load_settings
+
+    address = cluster.dashboard_address(load_settings())
+    assert address == "127.0.0.1:0"
+    with cluster.dask_client(1, None, address) as client:
+        port = client.scheduler_info()["services"]["dashboard"]
+        assert _listening_address(port) == "127.0.0.1"

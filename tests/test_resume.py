@@ -109,6 +109,21 @@ def test_ctrl_c_puts_in_flight_records_back_and_exits_130(scans: Path, workdir: 
     _assert_each_record_archived_once(workdir)
 
 
+def test_sigterm_twice_leaves_no_signed_file_without_its_record(scans: Path, workdir: Path) -> None:
+    driver = _start("run", str(scans), "--batch", "stopping", "--workers", "2")
+    _wait_for(lambda: _archived(workdir) >= 1, driver)
+    driver.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    driver.send_signal(signal.SIGTERM)  # during the clean-up the first one started
+    _out, err = driver.communicate(timeout=SAFETY_S)
+    assert driver.returncode == 130, err
+    states = dict(_query(workdir, "SELECT state, count(*) FROM records GROUP BY state"))
+    assert "processing" not in states, states
+    assert invoke("resume", "stopping").exit_code == 0
+    _assert_each_record_archived_once(workdir)
+    assert invoke("verify", "--orphans").exit_code == 0  # every signed file has its record
+
+
 def test_a_second_run_of_a_running_batch_is_refused(scans: Path, workdir: Path) -> None:
     first = _start("run", str(scans), "--batch", "box", "--workers", "2")
     _wait_for(
@@ -148,6 +163,8 @@ def test_a_worker_killed_mid_batch_is_survived(scans: Path, workdir: Path) -> No
     _out, err = driver.communicate(timeout=SAFETY_S)
     assert driver.returncode == 0, err
     _assert_each_record_archived_once(workdir)
+    [(deaths,)] = _query(workdir, "SELECT count(*) FROM events WHERE kind = 'worker_lost'")
+    assert deaths >= 1  # the death is in the trail, not only survived
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

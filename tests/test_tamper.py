@@ -126,6 +126,25 @@ def test_annotation_appended_after_the_signature(pki: Pki, signed: bytes, tmp_pa
     assert found == ["sha256_mismatch", "modified_after_signing"]
 
 
+def change_title(signed: bytes) -> bytes:
+    """A new /Info /Title in an incremental update (pyHanko's default rates it LTA_UPDATES)."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed))
+    title = generic.TextStringObject("Hồ sơ đã bị thay")
+    writer.set_info(generic.DictionaryObject({pdf_name("/Title"): title}))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_info_changed_after_signing_fails_even_with_a_matching_hash(
+    pki: Pki, signed: bytes, tmp_path: Path
+) -> None:
+    data = change_title(signed)
+    assert data.startswith(signed)
+    # As if the database's hash had been updated to match the changed copy.
+    assert problems(pki, write(tmp_path, data), data) == ["modified_after_signing"]
+
+
 def test_truncated_file(pki: Pki, signed: bytes, tmp_path: Path) -> None:
     found = problems(pki, write(tmp_path, signed[: len(signed) // 2]), signed)
     assert found == ["sha256_mismatch", "unreadable"]  # "EOF marker not found"

@@ -17,7 +17,7 @@ from sohoa.archive.pdfa import (
     original_revision,
     with_metadata,
 )
-from sohoa.archive.sign import LEVELS, SignerSpec, check_spec, load_signer, sign_pdf
+from sohoa.archive.sign import LEVELS, PassphraseRef, SignerSpec, check_spec, load_signer, sign_pdf
 from sohoa.archive.verify import (
     PdfaCheck,
     SignatureCheck,
@@ -34,6 +34,7 @@ __all__ = [
     "ArchivePage",
     "Dossier",
     "DossierDefaults",
+    "PassphraseRef",
     "PdfaCheck",
     "RecordFacts",
     "RecordMetadata",

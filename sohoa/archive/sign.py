@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,11 +48,32 @@ STAMP_MARGIN_PT = 28  # about 1 cm from the top and right edges
 
 
 @dataclass(frozen=True)
+class PassphraseRef:
+    """Where the passphrase is, read where the key is loaded: what travels to Dask workers
+    (and the scheduler's logs) names an environment variable and a file, never the secret.
+    A remote worker needs the variable or the file itself."""
+
+    env: str | None
+    file: Path
+
+    def read(self) -> bytes:
+        if self.env and os.environ.get(self.env):
+            return os.environ[self.env].encode()
+        try:
+            return self.file.read_bytes().strip()
+        except OSError as exc:
+            where = f"set {self.env} or " if self.env else ""
+            raise SohoaError(
+                f"no signing passphrase: {where}make {self.file} readable ({exc.strerror})"
+            ) from exc
+
+
+@dataclass(frozen=True)
 class SignerSpec:
     """What a worker needs to load the signing identity. The passphrase never prints."""
 
     pkcs12: Path
-    passphrase: bytes = field(repr=False)
+    passphrase: bytes | PassphraseRef = field(repr=False)
     reason: str = "Số hóa tài liệu (digitized copy)"
     location: str = ""
     level: str = "B-B"
@@ -154,11 +176,14 @@ def load_signer(spec: SignerSpec) -> KeptKeySigner:
         raise SohoaError(
             f"signing key {spec.pkcs12} not found: run 'sohoa init' or set signing.pkcs12"
         )
+    passphrase = spec.passphrase
+    if isinstance(passphrase, PassphraseRef):
+        passphrase = passphrase.read()
     try:
         signer = signers.SimpleSigner.load_pkcs12(
             str(spec.pkcs12),
             ca_chain_files=[str(p) for p in spec.other_certs] or None,
-            passphrase=spec.passphrase,
+            passphrase=passphrase,
         )
     except (ValueError, TypeError) as exc:
         signer = None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ class SignatureCheck:
     # pyHanko's difference analysis of what was appended after it: NONE, LTA_UPDATES (DSS,
     # document timestamps), FORM_FILLING (e.g. a later signature), ANNOTATIONS or OTHER.
     modification: str = "NONE"
+    # /Info entries and XMP properties that differ between the revision it signed and the
+    # file: pyHanko rates any metadata update as LTA_UPDATES, a changed title included.
+    changed_metadata: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -53,9 +57,42 @@ def verify_signatures(path: Path, trust_roots: Iterable[Path]) -> list[Signature
         trust_roots=[load_cert_from_pemder(str(root)) for root in trust_roots],
         allow_fetching=False,
     )
-    with path.open("rb") as handle:
-        reader = PdfFileReader(handle, strict=False)
-        return [_check(embedded, context) for embedded in reader.embedded_signatures]
+    data = path.read_bytes()
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    return [
+        replace(_check(embedded, context), changed_metadata=_metadata_changes(data, embedded))
+        for embedded in reader.embedded_signatures
+    ]
+
+
+# What every revision pyHanko appends (the DSS, a document timestamp, a later signature)
+# rewrites: the modification dates and the producer.
+_BOOKKEEPING = {
+    "/ModDate", "/Producer",
+    "{http://ns.adobe.com/xap/1.0/}ModifyDate", "{http://ns.adobe.com/xap/1.0/}MetadataDate",
+    "{http://ns.adobe.com/pdf/1.3/}Producer",
+}  # fmt: skip
+
+
+def _metadata(pdf: pikepdf.Pdf) -> dict[str, str]:
+    info = pdf.trailer.get("/Info")
+    entries = {key: str(value) for key, value in info.items()} if info is not None else {}
+    return {**entries, **{key: str(value) for key, value in pdf.open_metadata().items()}}
+
+
+def _metadata_changes(data: bytes, embedded: EmbeddedPdfSignature) -> tuple[str, ...]:
+    """The metadata entries (bookkeeping aside) the revisions after `embedded` changed."""
+    _start, _length, second, second_length = embedded.byte_range
+    end = second + second_length
+    if end >= len(data):
+        return ()
+    try:
+        with pikepdf.open(io.BytesIO(data[:end])) as signed, pikepdf.open(io.BytesIO(data)) as now:
+            before, after = _metadata(signed), _metadata(now)
+    except pikepdf.PdfError:
+        return ("the signed revision cannot be read apart",)
+    keys = (before.keys() | after.keys()) - _BOOKKEEPING
+    return tuple(sorted(key for key in keys if before.get(key) != after.get(key)))
 
 
 def _modification(status: ModificationInfo) -> str:
@@ -114,6 +151,11 @@ def signature_problems(checks: list[SignatureCheck]) -> list[str]:
         if check.intact and check.modification not in allowed:
             problems.append(
                 f"modified_after_signing: {check.modification} changes after {check.field}"
+            )
+        elif check.intact and check.changed_metadata:
+            changed = ", ".join(check.changed_metadata)
+            problems.append(
+                f"modified_after_signing: metadata {changed} changed after {check.field}"
             )
     return problems
 

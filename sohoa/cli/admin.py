@@ -54,6 +54,9 @@ VERIFY_COLUMNS = ("record", "ok", "problems", "pdfa_validator", "path", "source"
 )
 @scheduler_option
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option(
+    "--orphans", is_flag=True, help="Only list archived files that no record owns (exit 2 if any)."
+)
 @click.pass_context
 def verify(
     ctx: click.Context,
@@ -62,17 +65,26 @@ def verify(
     workers: int | None,
     scheduler: str | None,
     fmt: str,
+    orphans: bool,
 ) -> None:
     """Re-hash every archived file, validate its signatures (intact, trusted, timestamps),
     its structure (qpdf --check) and its PDF/A-2B claim (veraPDF, else a quick check).
 
     Each verdict is recorded as a 'verify' event. Exit code 2 when anything fails.
     A copy that is missing, unreadable or no longer matches its SHA-256 fails its record
-    as 'damaged': it stops counting in 'sohoa coverage', and 'sohoa resume BATCH' makes a
-    new copy from the source.
+    as 'damaged': it stops counting in 'sohoa coverage', and 'sohoa resume --batch B' moves
+    it to the quarantine folder (evidence, with an event) and makes a new copy from the source.
     """
     from sohoa.pipeline import VerifyRequest, verify_archive
     from sohoa.progress import reporter_for
+
+    if orphans:
+        from sohoa.pipeline.quarantine import list_orphans
+
+        found = list_orphans(settings_of(ctx))
+        emit([{"orphan": str(path)} for path in found], fmt, title="files no record owns",
+             columns=["orphan"])  # fmt: skip
+        sys.exit(ExitCode.FAILED_RECORDS if found else ExitCode.OK)
 
     request = VerifyRequest(batch, since.date() if since else None, workers, scheduler)
     # A bar on a terminal; off one the result rows say it all, and stdout stays pure JSON/CSV.

@@ -47,7 +47,23 @@ class SohoaGroup(click.Group):
             code = _fail(exc.format_message(), ExitCode.USAGE)
         except click.Abort:  # Ctrl-C at a prompt, or outside a batch
             code = _fail("interrupted", ExitCode.INTERRUPTED)
+        except Exception as exc:
+            damaged = _damaged_database(exc)
+            if damaged is None:
+                raise
+            code = _fail(str(damaged), damaged.exit_code)
         sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def _damaged_database(exc: Exception) -> SohoaError | None:
+    """A SQLite file damaged under a running command, as a user error saying what to restore;
+    None for anything else (a bug, which raises). SQLAlchemy is imported only by commands
+    that open the database, so without it there is no database error to look at."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from sohoa.records import damaged_database
+
+    return damaged_database(exc)
 
 
 def _fail(message: str, code: int) -> int:

@@ -43,6 +43,9 @@ def _interrupt_on_sigterm() -> None:
     SIGINT ignored, and Python then installs no handler): `kill -INT` must still stop it."""
 
     def handler(_signum: int, _frame: object) -> None:
+        # A second SIGTERM (a service manager, an impatient script) must not cut short the
+        # clean-up the first started: records back to pending, the batch released.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
@@ -76,6 +79,14 @@ def _finish_run(report: RunReport, settings: Settings, source: Path | None = Non
             highlight=False,
         )
         sys.exit(ExitCode.INTERRUPTED)
+    if report.stopped:
+        err_console.print(
+            f"stopped handing out records, the archive cannot be written ({report.stopped}); "
+            f"the rest stay pending: fix it, then 'sohoa resume --batch {batch}'",
+            highlight=False,
+            soft_wrap=True,  # one line, however long the path
+        )
+        sys.exit(ExitCode.FAILED_RECORDS)
     if report.waiting_for_review:
         say(
             f"{report.waiting_for_review} record(s) wait for a person to check their procedure "

@@ -14,6 +14,7 @@ from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from sohoa.errors import RecordError
+from sohoa.ingest.modes import to_rgb
 
 # File types by their first bytes: extensions lie more often than magic numbers.
 MAGIC = (
@@ -26,6 +27,9 @@ MAGIC = (
 SCAN_SUFFIXES = {".tif": "TIFF", ".tiff": "TIFF", ".png": "PNG", ".jpg": "JPEG",
                  ".jpeg": "JPEG", ".pdf": "PDF"}  # fmt: skip
 MIN_PLAUSIBLE_DPI = 10  # below this a declared resolution is a placeholder, not a measurement
+# Smaller than this on a side is no scanned page (a tracking pixel, an icon), and would break
+# the image operations of preparation and OCR.
+MIN_PAGE_SIDE_PX = 32
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,12 @@ def iter_pages(
 
 
 def _check_size(width: float, height: float, max_pixels: int, where: str) -> None:
+    if min(width, height) < MIN_PAGE_SIDE_PX:
+        raise RecordError(
+            "too_small",
+            f"{where}: {int(width)}x{int(height)} pixels is no scanned page "
+            f"(at least {MIN_PAGE_SIDE_PX} pixels a side)",
+        )
     if width * height > max_pixels:
         raise RecordError(
             "too_large",
@@ -96,8 +106,9 @@ def _image_pages(
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 for index, frame in enumerate(ImageSequence.Iterator(image)):
-                    _check_size(*frame.size, max_pixels, f"{rel_file} page {index + 1}")
-                    rgb = np.asarray(frame.convert("RGB"))
+                    where = f"{rel_file} page {index + 1}"
+                    _check_size(*frame.size, max_pixels, where)
+                    rgb = to_rgb(frame, where)
                     yield SourcePage(rgb, _declared_dpi(frame, default_dpi), rel_file, index)
     except Image.DecompressionBombError as exc:
         raise RecordError("too_large", f"{rel_file}: {exc}") from exc

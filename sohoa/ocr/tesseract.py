@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import os
+import shutil
 import subprocess
 import tempfile
 import unicodedata
@@ -25,6 +27,9 @@ from sohoa.threads import single_thread_env
 
 PACKAGES = "tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng"
 PROGRAM = Program("tesseract", install=f"run 'make system-deps' (Debian packages {PACKAGES})")
+# Each page's image and text pass through a temporary folder (personal data): named
+# sohoa-ocr-<pid>-..., so that what a killed process left can be told from a live one's.
+TEMP_PREFIX = "sohoa-ocr-"
 
 
 @dataclass(frozen=True)
@@ -90,9 +95,37 @@ def _parse_tsv(tsv: str) -> tuple[Word, ...]:
     return tuple(words)
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def remove_dead_temporaries(folder: Path | None = None) -> list[Path]:
+    """Remove the OCR folders of processes of this machine that are gone (SIGKILL, a worker
+    lost, a power cut); returns what was removed."""
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
+        pid = path.name.removeprefix(TEMP_PREFIX).split("-", 1)[0]
+        if path.is_dir() and pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+@functools.cache
+def _swept_once() -> None:
+    remove_dead_temporaries()
+
+
 def run_ocr(gray: np.ndarray, dpi: float, langs: str, timeout_s: float) -> TesseractResult:
     """OCR one grayscale page; a hang past `timeout_s` fails the record as `timeout`."""
-    with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
+    _swept_once()  # the first page of each process clears what dead ones left
+    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as tmp:
         image_path = Path(tmp) / "page.pgm"  # uncompressed: cheapest to write and to read
         cv2.imwrite(str(image_path), gray)
         base = Path(tmp) / "out"

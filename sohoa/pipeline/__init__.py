@@ -15,7 +15,6 @@ _WHERE = {
     "usable_cores": "sohoa.pipeline.cluster",
     "WorkerSettings": "sohoa.pipeline.context",
     "record_uid": "sohoa.pipeline.context",
-    "resolve_passphrase": "sohoa.pipeline.context",
     "worker_settings": "sohoa.pipeline.context",
     "Reporter": "sohoa.pipeline.driver",
     "RunReport": "sohoa.pipeline.driver",
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
     from sohoa.pipeline.context import (
         WorkerSettings,
         record_uid,
-        resolve_passphrase,
         worker_settings,
     )
     from sohoa.pipeline.driver import Reporter, RunReport, RunRequest, run_batch
@@ -73,7 +71,6 @@ __all__ = [
     "process_record",
     "record_uid",
     "register",
-    "resolve_passphrase",
     "review",
     "run_and_register",
     "run_batch",

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sohoa.config import Settings
 from sohoa.errors import SohoaError
 from sohoa.threads import SINGLE_THREAD_ENV
 
@@ -84,9 +85,21 @@ def usable_cores(cgroup_root: Path = CGROUP_ROOT, proc_cgroup: Path | None = Non
     return max(1, cores)
 
 
+LOOPBACK_DASHBOARD = "127.0.0.1:0"  # any free port, this machine only
+
+
+def dashboard_address(settings: Settings) -> str:
+    """Where the local cluster's scheduler serves its dashboard (pipeline.dashboard_address):
+    it shows workers, task keys and logs, so by default only to this machine."""
+    return settings.pipeline.dashboard_address or LOOPBACK_DASHBOARD
+
+
 @contextmanager
-def dask_client(workers: int, scheduler: str | None) -> Iterator[object]:
-    """Yield a `distributed.Client`; a local cluster is shut down on exit."""
+def dask_client(
+    workers: int, scheduler: str | None, dashboard: str = LOOPBACK_DASHBOARD
+) -> Iterator[object]:
+    """Yield a `distributed.Client`; a local cluster (its dashboard at `dashboard`) is shut
+    down on exit."""
     import dask
     from distributed import Client, LocalCluster  # heavy import: only when a batch runs
 
@@ -111,9 +124,9 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[object]:
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,  # nobody watches it during a batch; it costs CPU
-            # The scheduler still serves /health over HTTP: on any free port, never a warning
-            # that 8787 is taken by another cluster.
-            scheduler_kwargs={"dashboard_address": ":0"},
+            # The scheduler still serves /health over HTTP: on any free port by default, never a
+            # warning that 8787 is taken by another cluster; on loopback unless configured.
+            scheduler_kwargs={"dashboard_address": dashboard},
             silence_logs=logging.ERROR,
         )
         client = Client(cluster)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sohoa.archive import DossierDefaults, SignerSpec, load_signer
+from sohoa.archive import DossierDefaults, PassphraseRef, SignerSpec, load_signer
 from sohoa.classify import load_catalogue
 from sohoa.classify.registry import ModelRef
 from sohoa.config import Settings
-from sohoa.errors import SohoaError
 from sohoa.ocr import OcrSettings, PrepareSettings, tesseract
 from sohoa.ocr.codes import CodeSettings
 from sohoa.pipeline.models import active_model
@@ -44,20 +42,12 @@ def record_uid(batch: str, rel_path: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def resolve_passphrase(settings: Settings, environ: dict[str, str] | None = None) -> bytes:
-    """From SOHOA_SIGNING_PASSPHRASE, else signing.passphrase_file, else the TEST key's file."""
-    environ = dict(os.environ if environ is None else environ)
-    if environ.get(PASSPHRASE_ENV):
-        return environ[PASSPHRASE_ENV].encode()
+def passphrase_ref(settings: Settings) -> PassphraseRef:
+    """SOHOA_SIGNING_PASSPHRASE, else signing.passphrase_file, else the TEST key's file; read
+    where the key is loaded, so that the secret itself is never sent to Dask."""
     configured = settings.signing.passphrase_file
     path = Path(configured) if configured else settings.keys_dir / "test-signer.pass"
-    try:
-        return path.read_bytes().strip()
-    except OSError as exc:
-        raise SohoaError(
-            f"no signing passphrase: set {PASSPHRASE_ENV} or signing.passphrase_file "
-            f"({path} is not readable)"
-        ) from exc
+    return PassphraseRef(PASSPHRASE_ENV, path)
 
 
 def _paths(values: tuple[str, ...]) -> tuple[Path, ...]:
@@ -76,7 +66,7 @@ def worker_settings(settings: Settings) -> WorkerSettings:
     agency = archive.agency
     signer = SignerSpec(
         pkcs12=settings.signing_pkcs12,
-        passphrase=resolve_passphrase(settings),
+        passphrase=passphrase_ref(settings),
         location=agency,
         agency=agency,
         level=signing.level,

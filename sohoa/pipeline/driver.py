@@ -15,15 +15,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa.config import Settings
+from sohoa.errors import SohoaError
 from sohoa.ingest import discover
-from sohoa.pipeline.cluster import dask_client, usable_cores
+from sohoa.pipeline.cluster import dashboard_address, dask_client, usable_cores
 from sohoa.pipeline.context import WorkerSettings, record_uid, worker_settings
-from sohoa.pipeline.worker import RecordTask, digest_records, process_record
+from sohoa.pipeline.quarantine import set_aside_for_resume
+from sohoa.pipeline.worker import ARCHIVE_FAULTS, RecordTask, digest_records, process_record
 from sohoa.records import (
     Digest,
+    EventRow,
     RecordOutcome,
     RecordState,
     inventory,
@@ -34,6 +38,7 @@ from sohoa.records import (
 )
 
 HEARTBEAT_EVERY_S = 30.0
+FIRST_RETRY_S, LONGEST_RETRY_S = 0.5, 15.0  # backoff between commits the database refused
 REGISTER_CHUNK = 20_000  # records registered per transaction while discovery streams
 DIGEST_BATCH = 8  # records hashed per Dask task: a task costs about what hashing a record does
 
@@ -61,6 +66,7 @@ class RunReport:
     pages: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    stopped: str | None = None  # why the run stopped handing out work (the archive's storage)
     counts: dict[str, int] = field(default_factory=dict)  # the whole batch, after the run
     max_attempts: int = 0  # pipeline.max_attempts of this run
     failed_at_limit: int = 0  # failed records a plain resume will not retry (fix the source)
@@ -103,6 +109,41 @@ class _Run:
     # group empties, the scheduler starts a new group and span next time, and keeps the old
     # ones for good (a leak of a few KB per lull, which a 200,000-record batch would feel).
     keep: dict[str, object] = field(default_factory=dict)
+    taken: list[tuple[int, str, str]] = field(default_factory=list)  # popped this transaction
+    db_retry_s: float = 300.0  # how long commits are retried while the database is away
+    # Workers Dask lost (killed, out of memory), noted by Dask's event thread as they go and
+    # written as events with the next commit.
+    lost_workers: list[dict] = field(default_factory=list)
+    losses_recorded: int = 0
+    last_beat: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Saved:
+    """What a transaction changes in the driver's memory, put back when it is rolled back (all
+    bounded by the window but the queue, whose popped entries `_Run.taken` keeps)."""
+
+    hash_owner: dict[str, str]
+    waiting: dict[str, list[RecordTask]]
+    expected: dict[str, str]
+    to_submit: list[RecordTask]
+    handed: list[RecordTask]
+    stopped: str | None
+    losses_recorded: int
+
+    @classmethod
+    def of(cls, run: _Run) -> _Saved:
+        run.taken = []
+        waiting = {key: list(tasks) for key, tasks in run.waiting.items()}
+        return cls(dict(run.hash_owner), waiting, dict(run.expected), list(run.to_submit),
+                   list(run.handed), run.report.stopped, run.losses_recorded)  # fmt: skip
+
+    def restore(self, run: _Run) -> None:
+        run.hash_owner, run.waiting, run.expected = self.hash_owner, self.waiting, self.expected
+        run.to_submit, run.handed, run.report.stopped = self.to_submit, self.handed, self.stopped
+        run.losses_recorded = self.losses_recorded
+        run.queue.extend(reversed(run.taken))
+        run.taken = []
 
 
 def _owner() -> str:
@@ -152,6 +193,8 @@ def _plan(
         store.acquire_lock(session, batch.id, owner, _owner_is_dead)
         batch_id, name = batch.id, batch.name
     try:
+        with session_scope(factory) as session:
+            set_aside_for_resume(session, settings, batch_id)  # evidence kept, not overwritten
         _register(factory, batch_id, name, root)
         with session_scope(factory) as session:
             max_attempts = settings.pipeline.max_attempts
@@ -195,7 +238,8 @@ def _hand_out(session: Session, run: _Run, room: int, done: list) -> list[Record
     """Take up to `room` records from the queue and mark them processing."""
     tasks: list[RecordTask] = []
     while run.queue and len(tasks) < room:
-        _id, uid, rel_path = run.queue.pop()
+        _id, uid, rel_path = entry = run.queue.pop()
+        run.taken.append(entry)
         is_dir = _record_kind(run.root, rel_path)
         if is_dir is None:
             _source_missing(session, run, uid, rel_path, done)
@@ -257,9 +301,23 @@ def _on_digest(session: Session, run: _Run, task: RecordTask, digest: Digest, do
         _claim_hash(run, task, digest.content_hash or "")
 
 
+def _storage_fault(session: Session, run: _Run, outcome: RecordOutcome) -> bool:
+    """The first write the archive refuses stops the run (the record fails with the reason);
+    records that meet the same fault after it go back to pending with no attempt used."""
+    if outcome.ok or outcome.error_reason not in ARCHIVE_FAULTS:
+        return False
+    if run.report.stopped is None:
+        run.report.stopped = f"{outcome.error_reason}: {outcome.error_message}"
+        return False
+    store.set_state(session, [outcome.uid], RecordState.PENDING, why=run.report.stopped)
+    return True
+
+
 def _on_outcome(
     session: Session, run: _Run, task: RecordTask, outcome: RecordOutcome, done: list
 ) -> None:
+    if _storage_fault(session, run, outcome):
+        return
     content_hash = run.expected.pop(task.uid, "")
     run.hash_owner.pop(content_hash, None)
     waiting = run.waiting.pop(content_hash, [])
@@ -293,6 +351,71 @@ def _worker_lost(tasks: list[RecordTask], kind: str, error: object) -> list:
     ]
 
 
+def _note_worker_loss(run: _Run, event: tuple[float, dict]) -> None:
+    """A scheduler event: keep the unexpected removal of a worker (its death)."""
+    _at, message = event
+    removed = isinstance(message, dict) and message.get("action") == "remove-worker"
+    if removed and not message.get("expected"):
+        tasks = sorted(str(key) for key in message.get("processing-tasks") or ())
+        run.lost_workers.append({"worker": message.get("worker"), "tasks": tasks})
+
+
+def _record_worker_losses(session: Session, run: _Run) -> None:
+    """Events for the losses not recorded yet (`_Saved` puts the count back on a rollback)."""
+    for detail in run.lost_workers[run.losses_recorded :]:
+        row = EventRow("worker_lost", "warning", tool="dask", detail=detail)
+        store.add_event(session, row, batch_id=run.batch_id, record_id=None)
+    run.losses_recorded = len(run.lost_workers)
+
+
+def _commit(session: Session, run: _Run, batch: list, window: int, done: list) -> None:
+    """Record what finished, hand out the next records, beat the heartbeat: one transaction."""
+    _record_worker_losses(session, run)
+    for future, result in batch:
+        kind, tasks = run.in_flight[future]
+        results = result if kind == "digest" else [result]
+        if future.status != "finished":  # KilledWorker, a lost connection, cancelled
+            results = _worker_lost(tasks, kind, result)
+        handle = _on_digest if kind == "digest" else _on_outcome
+        for task, one in zip(tasks, results, strict=True):
+            handle(session, run, task, one, done)
+    handled = {future for future, _result in batch}
+    busy = len(run.to_submit) + sum(
+        len(tasks) for future, (_kind, tasks) in run.in_flight.items() if future not in handled
+    )
+    if run.report.stopped is None and window - busy >= max(1, window // 2):
+        run.handed = _hand_out(session, run, window - busy, done)
+    if time.monotonic() - run.last_beat > HEARTBEAT_EVERY_S:
+        store.heartbeat(session, run.batch_id, run.owner)
+        run.last_beat = time.monotonic()
+
+
+def _commit_with_retry(run: _Run, batch: list, window: int) -> list:
+    """`_commit`, retried with backoff while the database is away (locked, restarting, the
+    network down) for up to `run.db_retry_s`; the finished results wait in memory meanwhile.
+    Then one line, and a resume finishes the batch."""
+    deadline = time.monotonic() + run.db_retry_s
+    pause = FIRST_RETRY_S
+    while True:
+        saved = _Saved.of(run)
+        done: list[tuple[RecordTask, str, int, str]] = []
+        try:
+            with session_scope(run.factory) as session:
+                _commit(session, run, batch, window, done)
+            return done
+        except OperationalError as exc:
+            saved.restore(run)
+            if time.monotonic() + pause > deadline:
+                reason = " ".join(str(exc.orig).split())
+                raise SohoaError(
+                    f"the database refused every commit for {run.db_retry_s:g} s "
+                    f"(pipeline.db_retry_s): {reason}; stopped with {len(batch)} finished "
+                    f"task(s) unrecorded: run 'sohoa resume {run.batch}' once it is back"
+                ) from exc
+            time.sleep(pause)
+            pause = min(pause * 2, LONGEST_RETRY_S)
+
+
 def _loop(client, run: _Run, window: int) -> None:
     """Commit results as they come and keep up to `window` records in flight.
 
@@ -304,34 +427,16 @@ def _loop(client, run: _Run, window: int) -> None:
     from distributed import as_completed
 
     completed = as_completed(with_results=True, raise_errors=False)
+    client.subscribe_topic("all", lambda event: _note_worker_loss(run, event))
     batch: list = []
-    last_beat = time.monotonic()
     while True:
-        done: list[tuple[RecordTask, str, int, str]] = []
-        with session_scope(run.factory) as session:
-            for future, result in batch:
-                kind, tasks = run.in_flight[future]
-                results = result if kind == "digest" else [result]
-                if future.status != "finished":  # KilledWorker, a lost connection, cancelled
-                    results = _worker_lost(tasks, kind, result)
-                handle = _on_digest if kind == "digest" else _on_outcome
-                for task, one in zip(tasks, results, strict=True):
-                    handle(session, run, task, one, done)
-            handled = {future for future, _result in batch}
-            busy = len(run.to_submit) + sum(
-                len(tasks) for future, (_kind, tasks) in run.in_flight.items()
-                if future not in handled
-            )  # fmt: skip
-            if window - busy >= max(1, window // 2):
-                run.handed = _hand_out(session, run, window - busy, done)
-            if time.monotonic() - last_beat > HEARTBEAT_EVERY_S:
-                store.heartbeat(session, run.batch_id, run.owner)
-                last_beat = time.monotonic()
+        done = _commit_with_retry(run, batch, window)
         for future, _result in batch:  # committed: no longer in flight
             run.keep[run.in_flight.pop(future)[0]] = future
         for entry in done:
             _finish(run, *entry)
-        _send_processes(client, run, completed)
+        if run.report.stopped is None:
+            _send_processes(client, run, completed)
         _send_digests(client, run, completed)
         if completed.is_empty():
             return
@@ -351,22 +456,28 @@ def _run_batch(
     owner = _owner()
     batch_id, name, root, queue = _plan(factory, request, settings, owner)
     report = RunReport(batch=name)
-    run = _Run(batch_id, name, root, owner, work_settings, factory, reporter, report, queue)
+    run = _Run(batch_id, name, root, owner, work_settings, factory, reporter, report, queue,
+               db_retry_s=settings.pipeline.db_retry_s)  # fmt: skip
     workers = request.workers or settings.pipeline.workers or usable_cores()
     per_worker = settings.pipeline.max_in_flight_per_worker
     started = time.monotonic()
     reporter.start(name, len(queue))
     finished = False
+    failure: BaseException | None = None
     try:
         if queue:
-            with dask_client(int(workers), request.scheduler) as client:
+            dashboard = dashboard_address(settings)
+            with dask_client(int(workers), request.scheduler, dashboard) as client:
                 _loop(client, run, window=max(2, int(workers) * per_worker))
         finished = True
     except KeyboardInterrupt:
         report.interrupted = True
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
         reporter.close()
-        _settle(factory, run, finished=finished)
+        _settle_or_explain(factory, run, finished=finished, failure=failure)
     report.seconds = time.monotonic() - started
     with session_scope(factory) as session:
         # Newly archived dossiers count toward coverage at once.
@@ -377,12 +488,28 @@ def _run_batch(
     return report
 
 
+def _settle_or_explain(
+    factory: sessionmaker[Session], run: _Run, *, finished: bool, failure: BaseException | None
+) -> None:
+    """`_settle`, or when the database is gone too, a line that a resume finishes the job
+    (it redoes `processing` records); a run failing already keeps its own line."""
+    try:
+        _settle(factory, run, finished=finished)
+    except (OperationalError, SohoaError) as exc:
+        if failure is None:
+            raise SohoaError(
+                f"could not put the unfinished records back to pending ({exc}); "
+                f"'sohoa resume {run.batch}' redoes them"
+            ) from exc
+
+
 def _settle(factory: sessionmaker[Session], run: _Run, *, finished: bool) -> None:
     """Put records that were handed out but not finished back to pending; release the batch."""
     unfinished = [task.uid for _kind, tasks in run.in_flight.values() for task in tasks]
     unfinished += [task.uid for tasks in run.waiting.values() for task in tasks]
     unfinished += [task.uid for task in (*run.to_submit, *run.handed)]
     with session_scope(factory) as session:
+        _record_worker_losses(session, run)
         if unfinished:
             store.set_state(session, unfinished, RecordState.PENDING, why="run interrupted")
         store.release_lock(session, run.batch_id, run.owner, finished=finished)

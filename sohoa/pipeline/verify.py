@@ -26,7 +26,7 @@ from sohoa import __version__
 from sohoa.archive import check_pdfa, file_problems, qpdf
 from sohoa.archive.verify import QUICK_CHECK, structure_problems
 from sohoa.config import Settings
-from sohoa.pipeline.cluster import dask_client, usable_cores
+from sohoa.pipeline.cluster import dashboard_address, dask_client, usable_cores
 from sohoa.pipeline.driver import Reporter
 from sohoa.records import (
     ARCHIVED_STATES,
@@ -203,7 +203,8 @@ def verify_archive(
             reporter.start("verify", len(items))
         results: list[VerifyResult] = []
         try:
-            for chunk, checked in _run(chunks, roots, workers, request.scheduler):
+            dashboard = dashboard_address(settings)
+            for chunk, checked in _run(chunks, roots, workers, request.scheduler, dashboard):
                 _record(factory, chunk, checked)
                 results.extend(checked)
                 if reporter is not None:
@@ -220,7 +221,11 @@ def verify_archive(
 
 
 def _run(
-    chunks: list[list[VerifyItem]], roots: list[Path], workers: int, scheduler: str | None
+    chunks: list[list[VerifyItem]],
+    roots: list[Path],
+    workers: int,
+    scheduler: str | None,
+    dashboard: str,
 ) -> Iterable[tuple[list[VerifyItem], list[VerifyResult]]]:
     """(chunk, its results) as each finishes: here when one worker will do, else on Dask."""
     if workers <= 1 and not scheduler:
@@ -229,7 +234,7 @@ def _run(
         return
     from distributed import as_completed
 
-    with dask_client(workers, scheduler) as client:
+    with dask_client(workers, scheduler, dashboard) as client:
         futures = {client.submit(verify_files, chunk, roots, pure=False): chunk for chunk in chunks}
         for future in as_completed(futures):
             yield futures[future], future.result()

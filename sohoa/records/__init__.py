@@ -12,6 +12,7 @@ from sohoa.records import (
 )
 from sohoa.records.db import (
     check_schema,
+    damaged_database,
     database_session,
     grant_auditor,
     make_engine,
@@ -48,6 +49,7 @@ __all__ = [
     "check_schema",
     "classifier_models",
     "coverage",
+    "damaged_database",
     "database_session",
     "grant_auditor",
     "inventory",

@@ -11,7 +11,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa.errors import SohoaError
@@ -31,21 +31,51 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection) -> None:
-    # Take the write lock when the transaction starts. A read transaction that later writes
-    # cannot wait for the lock once another process committed (SQLITE_BUSY_SNAPSHOT fails at
-    # once, busy_timeout or not); two drivers, or a driver and an interrupted session,
-    # would then fail with "database is locked" instead of waiting their turn.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+class _SqliteFile:
+    """The database file an engine opened, by device and inode: deleted or replaced while
+    open (a restore over it, a cleanup script), SQLite would go on writing to the old inode,
+    and every commit of the run would vanish with it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.identity: tuple[int, int] | None = None
+
+    def _current(self) -> tuple[int, int] | None:
+        try:
+            status = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return status.st_dev, status.st_ino
+
+    def check(self) -> None:
+        current = self._current()
+        if self.identity is None:
+            self.identity = current
+        elif current != self.identity:
+            what = "deleted" if current is None else "replaced by another file"
+            raise SohoaError(
+                f"database file {self.path} was {what} while in use; stopped before writing to "
+                "it: put the right file back (or restore a backup), then run 'sohoa resume'"
+            )
+
+    def begin(self, connection) -> None:
+        # Take the write lock when the transaction starts. A read transaction that later
+        # writes cannot wait for the lock once another process committed
+        # (SQLITE_BUSY_SNAPSHOT fails at once, busy_timeout or not); two drivers, or a driver
+        # and an interrupted session, would then fail with "database is locked" instead of
+        # waiting their turn.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        self.check()  # with the lock held: nobody swaps the file between check and commit
 
 
 def make_engine(url: str) -> Engine:
     try:
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(url.removeprefix("sqlite:///"))
+            path.parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url)
             event.listen(engine, "connect", _sqlite_connect)
-            event.listen(engine, "begin", _sqlite_begin)
+            event.listen(engine, "begin", _SqliteFile(path.absolute()).begin)
             return engine
         return create_engine(url, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
@@ -67,6 +97,31 @@ def _unreachable(engine: Engine, exc: OperationalError) -> SohoaError:
     return SohoaError(f"cannot reach the database {_describe(str(engine.url))}: {reason}")
 
 
+DAMAGED_SQLITE = ("file is not a database", "database disk image is malformed")
+
+
+def damaged_database(exc: BaseException, where: str = "the SQLite database") -> SohoaError | None:
+    """The one line for a damaged SQLite file, or None when `exc` is something else."""
+    if not isinstance(exc, DatabaseError):
+        return None
+    reason = str(exc.orig)
+    if not any(words in reason for words in DAMAGED_SQLITE):
+        return None
+    return SohoaError(
+        f"{where} is damaged ({reason}): restore it from the last backup (or copy it aside and "
+        "run 'sohoa init' for a new one), then 'sohoa resume'"
+    )
+
+
+def _database_problem(engine: Engine, exc: DatabaseError) -> SohoaError:
+    if isinstance(exc, OperationalError) and damaged_database(exc) is None:
+        return _unreachable(engine, exc)
+    damaged = damaged_database(exc, f"database {_describe(str(engine.url))}")
+    if damaged is None:
+        raise exc
+    return damaged
+
+
 def upgrade(engine: Engine) -> str:
     """Create or upgrade the schema to the newest migration; returns the revision."""
     config = _alembic_config()
@@ -74,8 +129,8 @@ def upgrade(engine: Engine) -> str:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-    except OperationalError as exc:
-        raise _unreachable(engine, exc) from exc
+    except DatabaseError as exc:
+        raise _database_problem(engine, exc) from exc
     return ScriptDirectory.from_config(config).get_current_head() or ""
 
 
@@ -85,8 +140,8 @@ def check_schema(engine: Engine) -> None:
     try:
         with engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
-    except OperationalError as exc:
-        raise _unreachable(engine, exc) from exc
+    except DatabaseError as exc:
+        raise _database_problem(engine, exc) from exc
     if current != head:
         raise SohoaError(
             f"database {_describe(str(engine.url))} is not initialised or is out of date: "

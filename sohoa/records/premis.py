@@ -27,7 +27,10 @@ def find_record(session: Session, ident: str, batch: str | None = None) -> Recor
     if record is not None:
         return record
     path = unicodedata.normalize("NFC", ident).replace("\\", "/").strip("/")
-    query = select(Record).join(Batch).where(Record.rel_path == path)
+    # Paths are compared in NFC; the stored path is the name on disk, which may be NFD (a
+    # folder made on macOS): both forms are looked up, and matched in NFC.
+    forms = {path, unicodedata.normalize("NFD", path)}
+    query = select(Record).join(Batch).where(Record.rel_path.in_(forms))
     if batch:
         query = query.where(Batch.name == batch)
     found = list(session.scalars(query))

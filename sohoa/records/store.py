@@ -26,6 +26,7 @@ from sohoa.records.models import (
     utcnow,
 )
 from sohoa.records.outcome import Digest, EventRow, RecordOutcome
+from sohoa.redact import redact
 
 # The error reason of a record whose archived copy failed its fixity check.
 DAMAGED = "damaged"
@@ -50,6 +51,8 @@ def add_event(
 
 
 def get_or_create_batch(session: Session, name: str, source: str, config: dict[str, Any]) -> Batch:
+    """`config` is stored as the batch's snapshot with its credentials redacted."""
+    config = redact(config)
     batch = session.scalar(select(Batch).where(Batch.name == name))
     if batch is None:
         batch = Batch(name=name, source=source, config=config)
