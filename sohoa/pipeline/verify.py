@@ -1,4 +1,4 @@
-"""`sohoa verify`: re-hash every archived file, validate its signatures, its structure (qpdf)
+"""`sohoa verify`: re-hash every archived file, validate its signatures, its structure (libqpdf)
 and its PDF/A claim (veraPDF, or the quick check), and record the verdict as a `verify` event.
 A copy that is missing or changed fails its record as `damaged` (see FIXITY_PROBLEMS).
 
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa import __version__
-from sohoa.archive import check_pdfa, file_problems, qpdf
+from sohoa.archive import check_pdfa, file_problems, structure
 from sohoa.archive.verify import QUICK_CHECK, structure_problems
 from sohoa.config import Settings
 from sohoa.pipeline.cluster import dask_client, usable_cores
@@ -70,7 +70,7 @@ class VerifyResult:
     problems: tuple[str, ...]
     pdfa_validator: str | None  # "veraPDF 1.28.2" or "pikepdf quick check"; None: not checked
     rel_path: str = ""
-    structure_validator: str | None = None  # "qpdf 11.3.0"; None: qpdf is not installed
+    structure_validator: str | None = None  # "libqpdf 12.4.2"
 
 
 @dataclass(frozen=True)
@@ -90,19 +90,17 @@ def trust_roots(settings: Settings) -> list[Path]:
 
 
 def verify_files(items: list[VerifyItem], roots: list[Path]) -> list[VerifyResult]:
-    """Check a chunk of files: hash, signatures, qpdf, then PDF/A in one veraPDF start.
+    """Check a chunk of files: hash, signatures, structure, then PDF/A in one veraPDF start.
     Runs on a Dask worker or in the calling process; touches no database."""
     # A tampered file is reported as a problem row; pyHanko's own traceback would be noise.
     logging.getLogger("pyhanko.sign.diff_analysis").setLevel(logging.ERROR)
-    structure = f"qpdf {qpdf.version()}" if qpdf.available() else None
     found = {item.uid: file_problems(Path(item.path), item.sha256, roots) for item in items}
     readable = [
         item for item in items
         if not any(p.startswith(("missing", "unreadable")) for p in found[item.uid])
     ]  # fmt: skip
-    if structure:
-        for item in readable:
-            found[item.uid] += structure_problems(Path(item.path))
+    for item in readable:
+        found[item.uid] += structure_problems(Path(item.path))
     pdfa = check_pdfa([Path(item.path) for item in readable])
     results = []
     for item in items:
@@ -118,7 +116,7 @@ def verify_files(items: list[VerifyItem], roots: list[Path]) -> list[VerifyResul
                 problems=tuple(problems),
                 pdfa_validator=verdict.validator if verdict else None,
                 rel_path=item.rel_path,
-                structure_validator=structure,
+                structure_validator=structure.VALIDATOR,
             )
         )
     return results
