@@ -542,6 +542,17 @@ def export(ctx: click.Context, batch: str | None, fmt: str) -> None:
     help="Dask worker processes (default: none below 200 files, else the usable cores).",
 )
 @scheduler_option
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Check N files drawn at random from the selection (a routine audit).",
+)
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="Begin a new run instead of continuing an interrupted one of the same selection.",
+)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_context
 @friendly_errors
@@ -551,20 +562,35 @@ def verify(
     since: Any,
     workers: int | None,
     scheduler: str | None,
+    sample: int | None,
+    restart: bool,
     fmt: str,
 ) -> None:
     """Re-hash every archived file, validate its signatures (intact, trusted, timestamps),
-    its structure (qpdf --check) and its PDF/A-2B claim (veraPDF, else a quick check).
+    its structure (libqpdf, the checks of qpdf --check) and its PDF/A-2B claim (veraPDF,
+    else a quick check).
 
     Each verdict is recorded as a 'verify' event. Exit code 2 when anything fails.
     A copy that is missing, unreadable or no longer matches its SHA-256 fails its record
     as 'damaged': it stops counting in 'sohoa coverage', and 'sohoa resume BATCH' makes a
     new copy from the source.
+
+    An interrupted verify (Ctrl-C, a crash) is continued by the next 'sohoa verify' with the
+    same --batch/--since/--sample: only the files it had not checked yet are checked
+    (--restart begins anew).
     """
-    request = VerifyRequest(batch, since.date() if since else None, workers, scheduler)
+    request = VerifyRequest(
+        batch, since.date() if since else None, workers, scheduler, sample, restart
+    )
     # A bar on a terminal; off one the result rows say it all, and stdout stays pure JSON/CSV.
     reporter = reporter_for(err_console) if err_console.is_terminal else None
-    results = verify_archive(_settings(ctx), request, reporter)
+    outcome = verify_archive(_settings(ctx), request, reporter)
+    if outcome.continued_from is not None:
+        done = outcome.run_files - len(outcome.results)
+        err_console.print(
+            f"continued the verify run started {outcome.continued_from:%Y-%m-%d %H:%M} UTC: "
+            f"{done} file(s) had been checked before", highlight=False
+        )
     rows = [
         {
             "record": r.uid,
@@ -575,13 +601,13 @@ def verify(
             "source": r.rel_path,
             "structure_validator": r.structure_validator,
         }
-        for r in results
+        for r in outcome.results
     ]
     emit(rows, fmt, title="verification")
-    bad = sum(not r.ok for r in results)
     if fmt == "table":
-        click.echo(f"{len(results) - bad} of {len(results)} archived file(s) verified")
-    if bad:
+        verified = outcome.run_files - outcome.run_failed
+        click.echo(f"{verified} of {outcome.run_files} archived file(s) verified")
+    if outcome.run_failed:
         sys.exit(ExitCode.FAILED_RECORDS)
 
 

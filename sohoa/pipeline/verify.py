@@ -17,9 +17,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import Any
 
 import pikepdf
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa import __version__
@@ -29,13 +30,12 @@ from sohoa.config import Settings
 from sohoa.pipeline.cluster import dask_client, usable_cores
 from sohoa.pipeline.driver import Reporter
 from sohoa.records import (
-    ARCHIVED_STATES,
     EventRow,
     Record,
-    coverage,
     open_database,
     session_scope,
     store,
+    verify_runs,
 )
 
 MAX_CHUNK = 200  # files per veraPDF start
@@ -79,6 +79,22 @@ class VerifyRequest:
     since: dt.date | None = None  # only files archived on or after this day
     workers: int | None = None  # None: this process for a few files, else the usable cores
     scheduler: str | None = None  # an existing Dask cluster
+    sample: int | None = None  # check this many files drawn at random from the selection
+    restart: bool = False  # begin anew instead of continuing an interrupted run
+
+    @property
+    def selection(self) -> verify_runs.Selection:
+        return verify_runs.Selection(self.batch, self.since, self.sample)
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    """This invocation's verdicts, and the whole run's counts when it continued one."""
+
+    results: list[VerifyResult]
+    continued_from: dt.datetime | None  # start of the interrupted run this one finished
+    run_files: int  # files checked by the run, earlier parts included
+    run_failed: int
 
 
 def trust_roots(settings: Settings) -> list[Path]:
@@ -122,14 +138,10 @@ def verify_files(items: list[VerifyItem], roots: list[Path]) -> list[VerifyResul
     return results
 
 
-def _targets(session: Session, request: VerifyRequest) -> list[VerifyItem]:
+def _targets(session: Session, ids: Select[Any]) -> list[VerifyItem]:
     columns = (Record.id, Record.batch_id, Record.uid, Record.rel_path, Record.output_path,
                Record.output_sha256, Record.page_count)  # fmt: skip
-    query = select(*columns).where(Record.state.in_(ARCHIVED_STATES)).order_by(Record.id)
-    if request.batch:
-        query = query.where(Record.batch_id == store.find_batch(session, request.batch).id)
-    if request.since:
-        query = query.where(Record.archived_at >= coverage.start_of_day(request.since))
+    query = select(*columns).where(Record.id.in_(ids.scalar_subquery())).order_by(Record.id)
     return [
         VerifyItem(record_id, batch_id, uid, rel_path, path or "", sha, pages or 0)
         for record_id, batch_id, uid, rel_path, path, sha, pages in session.execute(query)
@@ -155,10 +167,12 @@ def _agents(result: VerifyResult) -> list[dict[str, str]]:
 
 
 def _record(
-    factory: sessionmaker[Session], items: list[VerifyItem], results: list[VerifyResult]
-) -> None:
+    factory: sessionmaker[Session], run_id: int, items: list[VerifyItem],
+    results: list[VerifyResult],
+) -> None:  # fmt: skip
     where = {item.uid: item for item in items}
     with session_scope(factory) as session:
+        verify_runs.add_checked(session, run_id, len(results), sum(not r.ok for r in results))
         for result in results:
             item = where[result.uid]
             detail = {
@@ -189,10 +203,12 @@ def _workers(request: VerifyRequest, files: int) -> int:
 
 def verify_archive(
     settings: Settings, request: VerifyRequest, reporter: Reporter | None = None
-) -> list[VerifyResult]:
+) -> VerifyOutcome:
+    """Check the selection's files, or what an interrupted run of the same selection left."""
     with open_database(settings.database_url) as factory:
         with session_scope(factory) as session:
-            items = _targets(session, request)
+            start = verify_runs.start_run(session, request.selection, request.restart)
+            items = _targets(session, verify_runs.still_to_check(session, request.selection, start))
         roots = trust_roots(settings)
         workers = _workers(request, len(items))
         size = max(1, min(MAX_CHUNK, math.ceil(len(items) / workers)))
@@ -202,7 +218,7 @@ def verify_archive(
         results: list[VerifyResult] = []
         try:
             for chunk, checked in _run(chunks, roots, workers, request.scheduler):
-                _record(factory, chunk, checked)
+                _record(factory, start.run_id, chunk, checked)
                 results.extend(checked)
                 if reporter is not None:
                     pages = {item.uid: item.pages for item in chunk}
@@ -213,8 +229,16 @@ def verify_archive(
         finally:
             if reporter is not None:
                 reporter.close()
+        with session_scope(factory) as session:
+            run = verify_runs.finish_run(session, start.run_id)
+            run_files, run_failed = run.files, run.failed
     position = {item.uid: n for n, item in enumerate(items)}
-    return sorted(results, key=lambda r: position[r.uid])
+    return VerifyOutcome(
+        results=sorted(results, key=lambda r: position[r.uid]),
+        continued_from=start.started_at if start.continued else None,
+        run_files=run_files,
+        run_failed=run_failed,
+    )
 
 
 def _run(

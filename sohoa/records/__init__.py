@@ -1,6 +1,6 @@
 """Records: the database of batches, records, pages and events, and the questions it answers."""
 
-from sohoa.records import coverage, inventory, premis, queries, store, summary
+from sohoa.records import coverage, inventory, premis, queries, store, summary, verify_runs
 from sohoa.records.db import (
     check_schema,
     database_session,
@@ -50,4 +50,5 @@ __all__ = [
     "store",
     "summary",
     "upgrade",
+    "verify_runs",
 ]
