@@ -1,7 +1,7 @@
 """OCR accuracy of sohoa against raw tesseract and OCRmyPDF, on the same generated pages.
 
 Usage: .venv/bin/python bench/accuracy.py [--split tune|test] [--records N] [--seed S]
-       [--dpi D] [--unknown-share F] [--skip-ocrmypdf] [--out DIR]
+       [--dpi D] [--unknown-share F] [--languages vie,vie+eng] [--skip-ocrmypdf] [--out DIR]
 
 Splits: corpora generated from seeds 0-999 are the tuning split (every cleanup step and
 threshold was chosen on them); seeds 1000-1999 are the test split, run only to report,
@@ -14,6 +14,8 @@ form are not text and the truth leaves them out; every system is scored the same
 
 One corpus is generated (sohoa.sample, ground truth in _truth.jsonl), then in the same run:
 (a) `sohoa run --workers 2` + `sohoa export`; (b) `tesseract PAGE.png - -l vie` per page;
+(a) and (b) once per OCR language set of --languages (default both `vie` and `vie+eng`: the
+default of `ocr.languages` is chosen from these numbers);
 (c) `ocrmypdf -l vie --deskew --rotate-pages --output-type pdfa-2 --jobs 1` per page, text
 read back with pdftotext. Baselines run two commands at a time with OMP_THREAD_LIMIT=1.
 Raw per-page results go to bench/out/accuracy-<timestamp>.json.
@@ -127,6 +129,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dpi", type=int, default=200)
     parser.add_argument("--unknown-share", type=float, default=0.1)
     parser.add_argument("--skip-ocrmypdf", action="store_true", help="quick run without it")
+    parser.add_argument(
+        "--languages",
+        default="vie,vie+eng",
+        help="comma-separated tesseract language sets; sohoa and tesseract run once per set",
+    )
     parser.add_argument("--out", type=Path, help="keep corpus and outputs in this folder")
     return parser.parse_args(argv)
 
@@ -148,7 +155,7 @@ def page_result(system: str, page: PageImage, text: str, note: str = "") -> Page
     )
 
 
-def sohoa_pages(pages: Sequence[PageImage], run: SohoaRun) -> list[PageResult]:
+def sohoa_pages(name: str, pages: Sequence[PageImage], run: SohoaRun) -> list[PageResult]:
     rows = {row["source"]: row for row in run.export}
     by_record: dict[str, list[PageImage]] = {}
     for page in pages:
@@ -163,15 +170,20 @@ def sohoa_pages(pages: Sequence[PageImage], run: SohoaRun) -> list[PageResult]:
             note = f"export has {len(texts)} page(s), truth {len(record_pages)}"
         for i, page in enumerate(record_pages):
             text = texts[i] if i < len(texts) else ""
-            result = page_result("sohoa", page, text, note or ("" if i < len(texts) else "no page"))
+            result = page_result(name, page, text, note or ("" if i < len(texts) else "no page"))
             if i < len(meta):
                 result.rotation, result.skew_deg = meta[i]["rotation"], meta[i]["skew_deg"]
             results.append(result)
     return results
 
 
-def run_sohoa_system(corpus: Path, work: Path, pages: Sequence[PageImage]) -> SystemResult:
-    run = run_sohoa(corpus, work / "sohoa")
+def run_sohoa_system(
+    corpus: Path, work: Path, pages: Sequence[PageImage], languages: str
+) -> SystemResult:
+    name = f"sohoa -l {languages}"
+    run = run_sohoa(
+        corpus, work / f"sohoa-{languages}", extra_env={"SOHOA_OCR_LANGUAGES": languages}
+    )
     if run.run.returncode not in (0, 2):
         print(f"!! sohoa run exit {run.run.returncode}: {run.run.stderr[-2000:]}")
     elif run.run.returncode == 2:
@@ -180,16 +192,17 @@ def run_sohoa_system(corpus: Path, work: Path, pages: Sequence[PageImage]) -> Sy
         {k: row.get(k) for k in ("source", "state", "error", "procedure", "procedure_confidence")}
         for row in run.export
     ]
-    return SystemResult("sohoa", sohoa_pages(pages, run), run.pool, records)
+    return SystemResult(name, sohoa_pages(name, pages, run), run.pool, records)
 
 
-def run_tesseract_system(pages: Sequence[PageImage]) -> SystemResult:
-    pool = run_pool(tesseract_commands(pages), parallel=2, env=baseline_env())
+def run_tesseract_system(pages: Sequence[PageImage], languages: str) -> SystemResult:
+    name = f"tesseract -l {languages}"
+    pool = run_pool(tesseract_commands(pages, languages), parallel=2, env=baseline_env())
     results = []
     for page, res in zip(pages, pool.results, strict=True):
         note = "" if res.returncode == 0 else f"exit {res.returncode}: {res.stderr[-200:]}"
-        results.append(page_result("tesseract", page, res.stdout, note))
-    return SystemResult("tesseract", results, pool)
+        results.append(page_result(name, page, res.stdout, note))
+    return SystemResult(name, results, pool)
 
 
 def run_ocrmypdf_system(pages: Sequence[PageImage], out: Path) -> SystemResult:
@@ -241,7 +254,7 @@ def system_row(system: SystemResult, truth: Sequence[Mapping[str, Any]]) -> list
         median(cers),
         f"{worst.cer:.3f} {worst.file}#{worst.index_in_file}",
     ]
-    if system.name == "sohoa":
+    if system.name.startswith("sohoa"):
         reported = [p for p in system.pages if p.rotation is not None]
         upright = [p for p in reported if p.rotation == p.rotation_truth]
         skews = [abs(p.skew_deg - p.skew_truth) for p in upright if p.skew_deg is not None]
@@ -276,17 +289,19 @@ def report(systems: Sequence[SystemResult], truth: Sequence[Mapping[str, Any]]) 
     ]
     print_table("accuracy (same pages, same run)", headers, [system_row(s, truth) for s in systems])
     by_name = {s.name: s for s in systems}
-    if "sohoa" in by_name and "ocrmypdf" in by_name:
-        a, b = by_name["sohoa"], by_name["ocrmypdf"]
+    sohoas = [s for s in systems if s.name.startswith("sohoa")]
+    if sohoas and "ocrmypdf" in by_name:
+        a, b = sohoas[0], by_name["ocrmypdf"]
         cer_ratio = ratio(mean([p.cer for p in a.pages]), mean([p.cer for p in b.pages]))
         cpu_ratio = ratio(a.pool.cpu_s, b.pool.cpu_s)
         med_ratio = ratio(median([p.cer for p in a.pages]), median([p.cer for p in b.pages]))
         print(
-            f"sohoa/ocrmypdf: mean CER x{cer_ratio:.2f}, median CER x{med_ratio:.2f}, "
+            f"{a.name}/ocrmypdf: mean CER x{cer_ratio:.2f}, median CER x{med_ratio:.2f}, "
             f"CPU-s/page x{cpu_ratio:.2f}"
         )
     print(CPU_NOTE)
-    details(by_name.get("sohoa"), truth)
+    for sohoa in sohoas:
+        details(sohoa, truth)
 
 
 def details(sohoa: SystemResult | None, truth: Sequence[Mapping[str, Any]]) -> None:
@@ -298,17 +313,17 @@ def details(sohoa: SystemResult | None, truth: Sequence[Mapping[str, Any]]) -> N
     ]
     for p in wrong_turns:
         print(
-            f"  sohoa wrong rotation: {p.file}#{p.index_in_file} got {p.rotation}, "
+            f"  {sohoa.name} wrong rotation: {p.file}#{p.index_in_file} got {p.rotation}, "
             f"truth {p.rotation_truth} (CER {p.cer:.3f})"
         )
     for line in wrong:
-        print(f"  sohoa misclassified: {line}")
+        print(f"  {sohoa.name} misclassified: {line}")
     for p in sohoa.pages:
         if p.note:
-            print(f"  sohoa page note: {p.file}#{p.index_in_file}: {p.note}")
+            print(f"  {sohoa.name} page note: {p.file}#{p.index_in_file}: {p.note}")
     for r in sohoa.records or []:
         if r.get("error"):
-            print(f"  sohoa record error: {r['source']}: {r['error']}")
+            print(f"  {sohoa.name} record error: {r['source']}: {r['error']}")
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -334,10 +349,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{args.dpi} dpi, unknown share {args.unknown_share} "
             f"({time.perf_counter() - started:.0f} s to generate and extract)"
         )
-        systems = [run_sohoa_system(corpus, work, pages)]
-        print(f"sohoa done: {systems[0].pool.wall_s:.0f} s wall")
-        systems.append(run_tesseract_system(pages))
-        print(f"tesseract done: {systems[-1].pool.wall_s:.0f} s wall")
+        systems = []
+        for languages in args.languages.split(","):
+            systems.append(run_sohoa_system(corpus, work, pages, languages))
+            systems.append(run_tesseract_system(pages, languages))
+            print(f"{languages}: sohoa {systems[-2].pool.wall_s:.0f} s wall, "
+                  f"tesseract {systems[-1].pool.wall_s:.0f} s wall")  # fmt: skip
         if not args.skip_ocrmypdf:
             systems.append(run_ocrmypdf_system(pages, work / "ocrmypdf"))
             print(f"ocrmypdf done: {systems[-1].pool.wall_s:.0f} s wall")

@@ -1,4 +1,4 @@
-"""External programs (tesseract, qpdf, veraPDF): find them, ask their version once per
+"""External programs (tesseract, veraPDF): find them, ask their version once per
 process, and say precisely what to install when one is missing.
 
 The stage that wraps a program keeps its own knowledge (arguments, output parsing); this
@@ -25,7 +25,7 @@ class Program:
     """A program sohoa runs, and how a missing one is installed."""
 
     name: str  # as the user knows it: "tesseract", "veraPDF"
-    install: str  # what to do: "run 'make system-deps' (Debian package qpdf)"
+    install: str  # what to do: "run 'make system-deps' (Debian package tesseract-ocr)"
     executable: str = ""  # looked up on PATH; default: `name`
     version_args: tuple[str, ...] = ("--version",)
     # The version is the first group of the first line this matches (anywhere in the line).

@@ -1,4 +1,4 @@
-"""sohoa.external and the wrappers built on it (tesseract, qpdf, veraPDF): a missing program
+"""sohoa.external and the wrappers built on it (tesseract, veraPDF): a missing program
 is one line naming what to install, a version is asked once per process, and a program
 that does not say its version is one clear error. Real programs, on a PATH made here."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sohoa.archive import qpdf, verapdf
+from sohoa.archive import verapdf
 from sohoa.errors import SohoaError
 from sohoa.external import Program
 from sohoa.ocr import tesseract
@@ -62,18 +62,14 @@ def test_a_program_that_does_not_say_its_version_is_one_clear_error(bare_path: P
     assert "exited with 3" in message and "no digits here" in message
 
 
-@pytest.mark.skipif(not qpdf.available(), reason="qpdf is not installed")
 def test_the_wrappers_find_the_real_programs() -> None:
     assert tesseract.PROGRAM.version() == tesseract.version()
-    assert qpdf.version().count(".") >= 1
-    assert Path(qpdf.PROGRAM.locate()).name == "qpdf"
+    assert Path(tesseract.PROGRAM.locate()).name == "tesseract"
 
 
-def test_missing_tesseract_and_qpdf_name_their_debian_packages(bare_path: Path) -> None:
+def test_missing_tesseract_names_its_debian_packages(bare_path: Path) -> None:
     with pytest.raises(SohoaError, match=r"^tesseract is not installed: .*tesseract-ocr-vie"):
         tesseract.languages.__wrapped__()
-    with pytest.raises(SohoaError, match=r"^qpdf is not installed: .*Debian package qpdf\)$"):
-        qpdf.check(bare_path / "any.pdf")
 
 
 def test_missing_verapdf_jars_say_make_verapdf(

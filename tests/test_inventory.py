@@ -90,7 +90,7 @@ def _items(factory) -> dict[str, InventoryItem]:
 def test_models_match_the_migrations(database_url: str) -> None:
     """Autogenerate after `upgrade` finds nothing: models.py and migrations agree."""
     engine = make_engine(database_url)
-    assert upgrade(engine) == "0008"
+    assert upgrade(engine) == "0009"
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     engine.dispose()

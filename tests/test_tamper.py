@@ -282,7 +282,8 @@ def test_sohoa_verify_reports_each_tampered_record_with_its_reason(
     rows = {row["record"]: row for row in json.loads(result.output)}
     assert rows[intact]["ok"] and rows[intact]["problems"] == ""
     expected = {
-        "byte": ["sha256_mismatch", "signature_broken"],
+        # The flipped byte also makes the page's JPEG data corrupt when it is decoded.
+        "byte": ["sha256_mismatch", "signature_broken", "pdf_structure"],
         # veraPDF also sees that the note has no appearance stream (PDF/A-2 6.3.3).
         "appended": ["sha256_mismatch", "modified_after_signing"]
         + (["not_pdfa"] if verapdf.available() else []),

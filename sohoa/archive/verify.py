@@ -18,7 +18,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import ModificationInfo
 from pyhanko_certvalidator import ValidationContext
 
-from sohoa.archive import qpdf, verapdf
+from sohoa.archive import structure, verapdf
 from sohoa.ingest.fixity import sha256_file
 
 
@@ -175,8 +175,8 @@ def file_problems(path: Path, expected_sha256: str | None, roots: list[Path]) ->
 
 
 def structure_problems(path: Path) -> list[str]:
-    """`qpdf --check`'s verdict on the file's structure, as `sohoa verify` words."""
-    found = qpdf.check(path)
+    """libqpdf's verdict on the file's structure (see `structure`), as `sohoa verify` words."""
+    found = structure.check(path)
     return [] if found.ok else ["pdf_structure: " + "; ".join(found.messages[:3])]
 
 

@@ -10,7 +10,7 @@ import click
 
 from sohoa.cli import output
 from sohoa.cli.options import batch_option, format_option, scheduler_option, settings_of
-from sohoa.cli.output import FORMATS, emit, err_console, safe_url
+from sohoa.cli.output import FORMATS, emit, err_console, safe_url, say
 from sohoa.config import effective_values, read_config_file
 from sohoa.errors import ExitCode, SohoaError
 
@@ -55,6 +55,17 @@ VERIFY_COLUMNS = ("record", "ok", "problems", "pdfa_validator", "path", "source"
 @scheduler_option
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Check N files drawn at random from the selection (a routine audit).",
+)
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="Begin a new run instead of continuing an interrupted one of the same selection.",
+)
+@click.option(
     "--orphans", is_flag=True, help="Only list archived files that no record owns (exit 2 if any)."
 )
 @click.pass_context
@@ -65,15 +76,22 @@ def verify(
     workers: int | None,
     scheduler: str | None,
     fmt: str,
+    sample: int | None,
+    restart: bool,
     orphans: bool,
 ) -> None:
     """Re-hash every archived file, validate its signatures (intact, trusted, timestamps),
-    its structure (qpdf --check) and its PDF/A-2B claim (veraPDF, else a quick check).
+    its structure (libqpdf, the checks of qpdf --check) and its PDF/A-2B claim (veraPDF,
+    else a quick check).
 
     Each verdict is recorded as a 'verify' event. Exit code 2 when anything fails.
     A copy that is missing, unreadable or no longer matches its SHA-256 fails its record
     as 'damaged': it stops counting in 'sohoa coverage', and 'sohoa resume --batch B' moves
     it to the quarantine folder (evidence, with an event) and makes a new copy from the source.
+
+    An interrupted verify (Ctrl-C, a crash) is continued by the next 'sohoa verify' with the
+    same --batch/--since/--sample: only the files it had not checked yet are checked
+    (--restart begins anew).
     """
     from sohoa.pipeline import VerifyRequest, verify_archive
     from sohoa.progress import reporter_for
@@ -86,10 +104,18 @@ def verify(
              columns=["orphan"])  # fmt: skip
         sys.exit(ExitCode.FAILED_RECORDS if found else ExitCode.OK)
 
-    request = VerifyRequest(batch, since.date() if since else None, workers, scheduler)
+    request = VerifyRequest(
+        batch, since.date() if since else None, workers, scheduler, sample, restart
+    )
     # A bar on a terminal; off one the result rows say it all, and stdout stays pure JSON/CSV.
     reporter = reporter_for(err_console) if err_console.is_terminal and not output.QUIET else None
-    results = verify_archive(settings_of(ctx), request, reporter)
+    outcome = verify_archive(settings_of(ctx), request, reporter)
+    if outcome.continued_from is not None:
+        done = outcome.run_files - len(outcome.results)
+        say(
+            f"continued the verify run started {outcome.continued_from:%Y-%m-%d %H:%M} UTC: "
+            f"{done} file(s) had been checked before"
+        )
     rows = [
         {
             "record": r.uid,
@@ -100,13 +126,13 @@ def verify(
             "source": r.rel_path,
             "structure_validator": r.structure_validator,
         }
-        for r in results
+        for r in outcome.results
     ]
     emit(rows, fmt, title="verification", columns=VERIFY_COLUMNS)
-    bad = sum(not r.ok for r in results)
     if fmt == "table":
-        click.echo(f"{len(results) - bad} of {len(results)} archived file(s) verified")
-    if bad:
+        verified = outcome.run_files - outcome.run_failed
+        click.echo(f"{verified} of {outcome.run_files} archived file(s) verified")
+    if outcome.run_failed:
         sys.exit(ExitCode.FAILED_RECORDS)
 
 

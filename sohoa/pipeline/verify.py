@@ -1,4 +1,4 @@
-"""`sohoa verify`: re-hash every archived file, validate its signatures, its structure (qpdf)
+"""`sohoa verify`: re-hash every archived file, validate its signatures, its structure (libqpdf)
 and its PDF/A claim (veraPDF, or the quick check), and record the verdict as a `verify` event.
 A copy that is missing or changed fails its record as `damaged` (see FIXITY_PROBLEMS).
 
@@ -17,25 +17,25 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import Any
 
 import pikepdf
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa import __version__
-from sohoa.archive import check_pdfa, file_problems, qpdf
+from sohoa.archive import check_pdfa, file_problems, structure
 from sohoa.archive.verify import QUICK_CHECK, structure_problems
 from sohoa.config import Settings
 from sohoa.pipeline.cluster import dashboard_address, dask_client, usable_cores
 from sohoa.pipeline.driver import Reporter
 from sohoa.records import (
-    ARCHIVED_STATES,
     EventRow,
     Record,
-    coverage,
     open_database,
     session_scope,
     store,
+    verify_runs,
 )
 
 MAX_CHUNK = 200  # files per veraPDF start
@@ -70,7 +70,7 @@ class VerifyResult:
     problems: tuple[str, ...]
     pdfa_validator: str | None  # "veraPDF 1.28.2" or "pikepdf quick check"; None: not checked
     rel_path: str = ""
-    structure_validator: str | None = None  # "qpdf 11.3.0"; None: qpdf is not installed
+    structure_validator: str | None = None  # "libqpdf 12.4.2"
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,22 @@ class VerifyRequest:
     since: dt.date | None = None  # only files archived on or after this day
     workers: int | None = None  # None: this process for a few files, else the usable cores
     scheduler: str | None = None  # an existing Dask cluster
+    sample: int | None = None  # check this many files drawn at random from the selection
+    restart: bool = False  # begin anew instead of continuing an interrupted run
+
+    @property
+    def selection(self) -> verify_runs.Selection:
+        return verify_runs.Selection(self.batch, self.since, self.sample)
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    """This invocation's verdicts, and the whole run's counts when it continued one."""
+
+    results: list[VerifyResult]
+    continued_from: dt.datetime | None  # start of the interrupted run this one finished
+    run_files: int  # files checked by the run, earlier parts included
+    run_failed: int
 
 
 def trust_roots(settings: Settings) -> list[Path]:
@@ -90,19 +106,17 @@ def trust_roots(settings: Settings) -> list[Path]:
 
 
 def verify_files(items: list[VerifyItem], roots: list[Path]) -> list[VerifyResult]:
-    """Check a chunk of files: hash, signatures, qpdf, then PDF/A in one veraPDF start.
+    """Check a chunk of files: hash, signatures, structure, then PDF/A in one veraPDF start.
     Runs on a Dask worker or in the calling process; touches no database."""
     # A tampered file is reported as a problem row; pyHanko's own traceback would be noise.
     logging.getLogger("pyhanko.sign.diff_analysis").setLevel(logging.ERROR)
-    structure = f"qpdf {qpdf.version()}" if qpdf.available() else None
     found = {item.uid: file_problems(Path(item.path), item.sha256, roots) for item in items}
     readable = [
         item for item in items
         if not any(p.startswith(("missing", "unreadable")) for p in found[item.uid])
     ]  # fmt: skip
-    if structure:
-        for item in readable:
-            found[item.uid] += structure_problems(Path(item.path))
+    for item in readable:
+        found[item.uid] += structure_problems(Path(item.path))
     pdfa = check_pdfa([Path(item.path) for item in readable])
     results = []
     for item in items:
@@ -118,20 +132,16 @@ def verify_files(items: list[VerifyItem], roots: list[Path]) -> list[VerifyResul
                 problems=tuple(problems),
                 pdfa_validator=verdict.validator if verdict else None,
                 rel_path=item.rel_path,
-                structure_validator=structure,
+                structure_validator=structure.VALIDATOR,
             )
         )
     return results
 
 
-def _targets(session: Session, request: VerifyRequest) -> list[VerifyItem]:
+def _targets(session: Session, ids: Select[Any]) -> list[VerifyItem]:
     columns = (Record.id, Record.batch_id, Record.uid, Record.rel_path, Record.output_path,
                Record.output_sha256, Record.page_count)  # fmt: skip
-    query = select(*columns).where(Record.state.in_(ARCHIVED_STATES)).order_by(Record.id)
-    if request.batch:
-        query = query.where(Record.batch_id == store.find_batch(session, request.batch).id)
-    if request.since:
-        query = query.where(Record.archived_at >= coverage.start_of_day(request.since))
+    query = select(*columns).where(Record.id.in_(ids.scalar_subquery())).order_by(Record.id)
     return [
         VerifyItem(record_id, batch_id, uid, rel_path, path or "", sha, pages or 0)
         for record_id, batch_id, uid, rel_path, path, sha, pages in session.execute(query)
@@ -157,10 +167,12 @@ def _agents(result: VerifyResult) -> list[dict[str, str]]:
 
 
 def _record(
-    factory: sessionmaker[Session], items: list[VerifyItem], results: list[VerifyResult]
-) -> None:
+    factory: sessionmaker[Session], run_id: int, items: list[VerifyItem],
+    results: list[VerifyResult],
+) -> None:  # fmt: skip
     where = {item.uid: item for item in items}
     with session_scope(factory) as session:
+        verify_runs.add_checked(session, run_id, len(results), sum(not r.ok for r in results))
         for result in results:
             item = where[result.uid]
             detail = {
@@ -191,10 +203,12 @@ def _workers(request: VerifyRequest, files: int) -> int:
 
 def verify_archive(
     settings: Settings, request: VerifyRequest, reporter: Reporter | None = None
-) -> list[VerifyResult]:
+) -> VerifyOutcome:
+    """Check the selection's files, or what an interrupted run of the same selection left."""
     with open_database(settings.database_url) as factory:
         with session_scope(factory) as session:
-            items = _targets(session, request)
+            start = verify_runs.start_run(session, request.selection, request.restart)
+            items = _targets(session, verify_runs.still_to_check(session, request.selection, start))
         roots = trust_roots(settings)
         workers = _workers(request, len(items))
         size = max(1, min(MAX_CHUNK, math.ceil(len(items) / workers)))
@@ -205,7 +219,7 @@ def verify_archive(
         try:
             dashboard = dashboard_address(settings)
             for chunk, checked in _run(chunks, roots, workers, request.scheduler, dashboard):
-                _record(factory, chunk, checked)
+                _record(factory, start.run_id, chunk, checked)
                 results.extend(checked)
                 if reporter is not None:
                     pages = {item.uid: item.pages for item in chunk}
@@ -216,8 +230,16 @@ def verify_archive(
         finally:
             if reporter is not None:
                 reporter.close()
+        with session_scope(factory) as session:
+            run = verify_runs.finish_run(session, start.run_id)
+            run_files, run_failed = run.files, run.failed
     position = {item.uid: n for n, item in enumerate(items)}
-    return sorted(results, key=lambda r: position[r.uid])
+    return VerifyOutcome(
+        results=sorted(results, key=lambda r: position[r.uid]),
+        continued_from=start.started_at if start.continued else None,
+        run_files=run_files,
+        run_failed=run_failed,
+    )
 
 
 def _run(

@@ -9,6 +9,7 @@ from sohoa.records import (
     queries,
     store,
     summary,
+    verify_runs,
 )
 from sohoa.records.db import (
     check_schema,
@@ -61,4 +62,5 @@ __all__ = [
     "store",
     "summary",
     "upgrade",
+    "verify_runs",
 ]

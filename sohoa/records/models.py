@@ -213,6 +213,24 @@ class Event(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class VerifyRun(Base):
+    """One `sohoa verify` over a selection (migration 0009). A run without `finished_at` was
+    interrupted: the next `sohoa verify` of the same selection continues it, checking only
+    the files that have no `verify` event since `started_at`."""
+
+    __tablename__ = "verify_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # {"batch": name|null, "since": "YYYY-MM-DD"|null, "sample": N|null}
+    selection: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The record ids a `--sample N` run drew, so that continuing it checks the same files.
+    sampled_ids: Mapped[list[Any] | None] = mapped_column()
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    files: Mapped[int] = mapped_column(Integer, default=0)  # checked so far, over all parts
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ClassifierModel(Base):
     """A trained classifier file (migration 0004); the active one classifies new records."""
 
