@@ -868,5 +868,9 @@ def sample(
     )
 
 
+from sohoa.cli_package import package  # noqa: E402
+
+main.add_command(package)
+
 if __name__ == "__main__":
     main()

@@ -1,6 +1,6 @@
 """Records: the database of batches, records, pages and events, and the questions it answers."""
 
-from sohoa.records import coverage, inventory, premis, queries, store, summary
+from sohoa.records import coverage, inventory, packages, premis, queries, store, summary
 from sohoa.records.db import (
     check_schema,
     database_session,
@@ -19,6 +19,7 @@ from sohoa.records.models import (
     Page,
     Record,
     RecordState,
+    TransferPackage,
 )
 from sohoa.records.outcome import Digest, EventRow, PageRow, RecordOutcome
 from sohoa.records.reporting import collect_report_data
@@ -36,6 +37,7 @@ __all__ = [
     "Record",
     "RecordOutcome",
     "RecordState",
+    "TransferPackage",
     "check_schema",
     "collect_report_data",
     "coverage",
@@ -44,6 +46,7 @@ __all__ = [
     "inventory",
     "make_engine",
     "open_database",
+    "packages",
     "premis",
     "queries",
     "session_scope",
