@@ -394,6 +394,8 @@ def coverage(ctx: click.Context, by: str, since: Any, fmt: str) -> None:
     dims = tuple(d.strip() for d in by.split(",") if d.strip())
     answer = audit.coverage_report(_settings(ctx), dims, since.date() if since else None)
     emit(answer.rows, fmt, title=f"coverage (against {answer.basis})")
+    if fmt == "table" and answer.handed_over:
+        click.echo(f"handed over to the historical archive: {answer.handed_over} dossier(s)")
     ahead = answer.projection
     if fmt == "table" and ahead is not None:
         when = ahead.projected_completion or "unknown (nothing digitized in the last 7 days)"

@@ -77,6 +77,7 @@ def test_package_is_a_valid_bag_with_the_files_as_archived_and_their_history(
     archived: list[tuple[str, Path]], workdir: Path
 ) -> None:
     settings = load_settings()
+    assert "handed over" not in invoke("coverage").output
     result = invoke("package", "--out", "bag")
     assert result.exit_code == 0, result.output
     bag_dir = workdir / "bag"
@@ -136,6 +137,7 @@ def test_a_damaged_copy_is_left_out_with_its_reason(
         reasons = {r["record_id"]: r["reason"].split(":")[0] for r in csv.DictReader(stream)}
     assert reasons == {damaged: "sha256_mismatch", gone: "missing"}
     assert _events(load_settings(), "transfer") == {kept: 1}
+    assert "handed over to the historical archive: 1 dossier(s)" in invoke("coverage").output
 
 
 def test_an_interrupted_run_continues_where_it_stopped(

@@ -54,6 +54,7 @@ class CoverageAnswer:
     basis: str  # "inventory" (registered dossiers) or "records" (no register imported)
     rows: list[dict]
     projection: coverage.Projection | None
+    handed_over: int = 0  # dossiers in completed transfer packages (sohoa package)
 
 
 def coverage_report(
@@ -69,7 +70,8 @@ def coverage_report(
                 items = sum(row.items for row in rows)
                 totals = (items, items - sum(row.remaining_items for row in rows))
             ahead = coverage.projection(session, totals=totals)
-            return CoverageAnswer("inventory", [row.as_dict() for row in rows], ahead)
+            rows_out = [row.as_dict() for row in rows]
+            return CoverageAnswer("inventory", rows_out, ahead, coverage.handed_over(session))
         unknown = [d for d in by if d not in queries.COVERAGE_DIMENSIONS]
         if unknown:
             raise SohoaError(
@@ -81,7 +83,7 @@ def coverage_report(
              "digitized": r.digitized, "percent": round(r.percent, 1), "pages": r.pages}
             for r in queries.coverage(session, by)
         ]  # fmt: skip
-        return CoverageAnswer("records", rows, None)
+        return CoverageAnswer("records", rows, None, coverage.handed_over(session))
 
 
 def write_report(settings: Settings, path: Path) -> None:
