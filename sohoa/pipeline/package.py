@@ -173,6 +173,7 @@ def _write_records(
         written = [
             (record_id, pages, writer.write_record(value, now)) for record_id, pages, value in work
         ]
+        writer.flush()
         with database_session(settings.database_url) as session:
             for record_id, _, result in written:
                 packages.add_item(

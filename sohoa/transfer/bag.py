@@ -3,10 +3,12 @@
 The bag is written in a hidden sibling folder (`.<name>.partial`) and renamed to its name
 only once complete and valid, so a folder with the bag's name is always a whole bag. Every
 file is written to a `.part` name and renamed, its SHA-256 and SHA-512 computed while it is
-written; the caller keeps those digests (the database, for a run that is interrupted) and
-hands them back to `finish`, which writes the manifests from them without reading the
-payload again. The signed PDF/A is copied byte for byte and its SHA-256 compared with the
-one recorded when it was archived: a copy that differs is not put in the bag.
+written, and made durable a chunk at a time (`flush`, before the caller records them: an
+fsync per file cost a third of the packaging time). The caller keeps those digests (the
+database, for a run that is interrupted) and hands them back to `finish`, which writes the
+manifests from them without reading the payload again. The signed PDF/A is copied byte
+for byte and its SHA-256 compared with the one recorded when it was archived: a copy that
+differs is not put in the bag.
 
 Payload layout:
     data/records/<record id>/<dossier code>.<order>.pdf   the signed PDF/A, as archived
@@ -20,6 +22,7 @@ Payload layout:
 from __future__ import annotations
 
 import csv
+import ctypes
 import datetime as dt
 import hashlib
 import io
@@ -104,9 +107,7 @@ class _HashingWriter:
         self.size += len(data)
 
     def close(self) -> PayloadFile:
-        self.stream.flush()
-        os.fsync(self.stream.fileno())
-        self.stream.close()
+        self.stream.close()  # made durable with the others of its chunk: BagWriter.flush
         os.replace(self.part, self.path)
         sha256, sha512 = (digest.hexdigest() for digest in self.hashes)
         return PayloadFile(self.relative, self.size, sha256, sha512)
@@ -222,11 +223,28 @@ class BagWriter:
             lines = "".join(f"{getattr(tag, name)}  {tag.path}\n" for tag in tags)
             _write(self.partial, f"tagmanifest-{name}.txt", lines.encode())
 
+    def flush(self) -> None:
+        """Everything written so far on disk, before the caller records it: one syncfs(2) of
+        the bag's file system (os.sync where the C library has none)."""
+        syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+        if syncfs is None:
+            os.sync()
+            return
+        fd = os.open(self.partial.parent, os.O_RDONLY)
+        try:
+            if syncfs(fd) != 0:
+                error = ctypes.get_errno()
+                raise OSError(error, os.strerror(error), str(self.partial))
+        finally:
+            os.close(fd)
+
     def publish(self) -> ValidationReport:
         """Validate the partial bag and, if valid, give it its name."""
+        self.flush()
         report = validate_bag(self.partial)
         if report.ok:
             os.replace(self.partial, self.target)
+            self.flush()
         return report
 
 
