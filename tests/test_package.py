@@ -229,3 +229,13 @@ def test_a_disk_that_fills_leaves_no_bag_looking_complete(
     finally:
         subprocess.run(["umount", str(small)], check=False)
     shutil.rmtree(small, ignore_errors=True)
+
+
+def test_the_selection_chooses_the_records(
+    archived: list[tuple[str, Path]], workdir: Path, unsigned_pdf: bytes
+) -> None:
+    others = archive_copies(load_settings(), unsigned_pdf, 1, batch="box-u")
+    assert invoke("package", "--out", "u", "--batch", "box-u").exit_code == 0
+    assert [p.name for p in (workdir / "u" / "data" / "records").iterdir()] == [others[0][0]]
+    assert invoke("package", "--out", "all", "--procedure", "1.001193").exit_code == 0
+    assert len(list((workdir / "all" / "data" / "records").iterdir())) == 4
