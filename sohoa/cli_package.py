@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from sohoa.cli import _settings, err_console, friendly_errors
+from sohoa.cli import _interrupt_on_sigterm, _settings, err_console, friendly_errors
 from sohoa.errors import ExitCode, SohoaError
 from sohoa.pipeline.package import PackageRequest, make_package, validate_package
 from sohoa.progress import reporter_for
@@ -70,7 +70,15 @@ def package(
     assert out is not None
     request = PackageRequest(out, Selection(batch, procedure, year, unit))
     reporter = reporter_for(err_console) if err_console.is_terminal else None
-    report = make_package(_settings(ctx), request, reporter)
+    _interrupt_on_sigterm()
+    try:
+        report = make_package(_settings(ctx), request, reporter)
+    except KeyboardInterrupt:
+        err_console.print(
+            "interrupted: the unfinished package is kept; run the same command again to continue",
+            highlight=False,
+        )
+        sys.exit(ExitCode.INTERRUPTED)
     for uid, source, reason in report.excluded_sample:
         click.echo(f"left out: {uid} {source}: {reason}")
     if report.excluded > len(report.excluded_sample):

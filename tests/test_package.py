@@ -155,8 +155,8 @@ def test_an_interrupted_run_continues_where_it_stopped(
         return real_write(self, record, now)
 
     monkeypatch.setattr(BagWriter, "write_record", write_then_stop)
-    with pytest.raises(KeyboardInterrupt):
-        make_package(settings, PackageRequest(workdir / "bag"))
+    stopped = invoke("package", "--out", "bag")
+    assert stopped.exit_code == 130 and "run the same command again" in stopped.output
     assert not (workdir / "bag").exists() and partial_path(workdir / "bag").is_dir()
     monkeypatch.setattr(BagWriter, "write_record", real_write)
 

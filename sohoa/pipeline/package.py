@@ -199,9 +199,11 @@ def make_package(
     with database_session(settings.database_url) as session:
         package, resumed = _open_package(session, target, request.selection)
         package_id, identifier = package.id, package.identifier
+        after = packages.last_record_id(session, package_id)
+        to_do = packages.count_selected(session, request.selection, after)
     partial = partial_path(target)
     if reporter is not None:
-        reporter.start("package", 0)
+        reporter.start(f"package {target.name}", to_do)
     try:
         with _disk_errors(partial):
             if not target.exists():

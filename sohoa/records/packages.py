@@ -79,6 +79,11 @@ def selected_chunk(
     return list(session.scalars(query))
 
 
+def count_selected(session: Session, selection: Selection, after_id: int = 0) -> int:
+    query = _selected(selection).where(Record.id > after_id).with_only_columns(func.count())
+    return int(session.scalar(query) or 0)
+
+
 def any_selected(session: Session, selection: Selection) -> bool:
     return session.scalar(_selected(selection).with_only_columns(Record.id).limit(1)) is not None
 
