@@ -152,6 +152,8 @@ def main() -> None:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
+    print("package = select, copy with fixity check, write XML, manifests, then the same full")
+    print("validation as the validate row, rename and transfer events; wall clock on shared cores")
     print(f"[load] loadavg {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -89,7 +89,7 @@ def package(
     continued = " (continued)" if report.resumed else ""
     click.echo(
         f"wrote {report.target}{continued}: {report.records} record(s), "
-        f"{report.payload_bytes} bytes of payload, {report.excluded} left out; "
+        f"{report.payload_bytes} bytes in their files, {report.excluded} left out; "
         f"identifier {report.identifier}; valid (bagit and METS schema)"
     )
     sys.exit(ExitCode.FAILED_RECORDS if report.excluded else ExitCode.OK)
