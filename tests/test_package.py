@@ -239,3 +239,35 @@ def test_the_selection_chooses_the_records(
     assert [p.name for p in (workdir / "u" / "data" / "records").iterdir()] == [others[0][0]]
     assert invoke("package", "--out", "all", "--procedure", "1.001193").exit_code == 0
     assert len(list((workdir / "all" / "data" / "records").iterdir())) == 4
+
+
+def test_a_record_written_but_not_recorded_and_no_longer_selected_is_removed(
+    archived: list[tuple[str, Path]], workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run stops after writing a record's files, before recording them; by the next run
+    the record is no longer archived (e.g. `sohoa verify` failed it): its files must go."""
+    settings = load_settings()
+    monkeypatch.setattr(package_pipeline, "CHUNK", 1)
+    real_write = BagWriter.write_record
+    calls: list[str] = []
+
+    def write_then_stop(self, record, now):
+        written = real_write(self, record, now)
+        calls.append(record.uid)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return written
+
+    monkeypatch.setattr(BagWriter, "write_record", write_then_stop)
+    assert invoke("package", "--out", "bag").exit_code == 130
+    unrecorded = calls[1]
+    assert (partial_path(workdir / "bag") / "data" / "records" / unrecorded).is_dir()
+    with database_session(settings.database_url) as session:
+        session.execute(update(Record).where(Record.uid == unrecorded).values(state="failed"))
+    monkeypatch.setattr(BagWriter, "write_record", real_write)
+    result = invoke("package", "--out", "bag")
+    assert result.exit_code == 0, result.output
+    bagit.Bag(str(workdir / "bag")).validate()
+    kept = {p.name for p in (workdir / "bag" / "data" / "records").iterdir()}
+    assert kept == {uid for uid, _ in archived} - {unrecorded}
+    assert not (workdir / "bag" / "in-flight.txt").exists()

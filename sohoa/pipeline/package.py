@@ -163,12 +163,17 @@ def _write_records(
     agency = str(settings.section("archive").get("agency") or "")
     with database_session(settings.database_url) as session:
         after = packages.last_record_id(session, package_id)
+        stale = writer.in_flight()  # written by a run that stopped before recording them
+        recorded = packages.recorded_uids(session, package_id, stale)
+    writer.discard([uid for uid in stale if uid not in recorded])
+    writer.end_chunk()
     while True:
         with database_session(settings.database_url) as session:
             chunk = packages.selected_chunk(session, selection, after, CHUNK)
             work = [(r.id, r.page_count or 0, _transfer_record(session, r, agency)) for r in chunk]
         if not work:
             return
+        writer.begin_chunk([value.uid for _, _, value in work])
         now = dt.datetime.now(dt.UTC)
         written = [
             (record_id, pages, writer.write_record(value, now)) for record_id, pages, value in work
@@ -185,6 +190,7 @@ def _write_records(
                     files=[f.as_json() for f in result.files],
                     row=result.row,
                 )
+        writer.end_chunk()
         if reporter is not None:
             for _, pages, result in written:
                 state = "ok" if result.included else "failed"

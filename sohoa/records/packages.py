@@ -116,6 +116,18 @@ def last_record_id(session: Session, package_id: int) -> int:
     return int(found or 0)
 
 
+def recorded_uids(session: Session, package_id: int, uids: list[str]) -> set[str]:
+    """Those of `uids` (one chunk) whose files the package has recorded."""
+    if not uids:
+        return set()
+    query = (
+        select(Record.uid)
+        .join(TransferItem, TransferItem.record_id == Record.id)
+        .where(TransferItem.package_id == package_id, Record.uid.in_(uids))
+    )
+    return set(session.scalars(query))
+
+
 def add_item(
     session: Session,
     package_id: int,

@@ -57,6 +57,7 @@ BLOCK = 1 << 20
 PART = ".part"
 INVENTORY = "data/inventory.csv"
 EXCLUDED = "data/excluded.csv"
+IN_FLIGHT = "in-flight.txt"  # outside data/, gone before the bag is finished
 INVENTORY_COLUMNS = (
     "record_id",
     "file_code",
@@ -156,6 +157,27 @@ class BagWriter:
         # An interrupted run leaves at most a half-written file per record in flight.
         for leftover in self.partial.rglob(f"*{PART}"):
             leftover.unlink()
+
+    def begin_chunk(self, uids: list[str]) -> None:
+        """Note which records are about to be written: if the run stops before the caller
+        records them, the next run removes those the caller did not record (`in_flight`)."""
+        journal = self.partial / IN_FLIGHT
+        part = journal.with_name(journal.name + PART)
+        part.write_text("".join(f"{uid}\n" for uid in uids), encoding="utf-8")
+        os.replace(part, journal)
+
+    def in_flight(self) -> list[str]:
+        """The records of the chunk a stopped run was writing (see begin_chunk)."""
+        journal = self.partial / IN_FLIGHT
+        return journal.read_text(encoding="utf-8").split() if journal.is_file() else []
+
+    def discard(self, uids: list[str]) -> None:
+        """Remove these records' folders (written, but never recorded)."""
+        for uid in uids:
+            shutil.rmtree(self.partial / "data" / "records" / uid, ignore_errors=True)
+
+    def end_chunk(self) -> None:
+        (self.partial / IN_FLIGHT).unlink(missing_ok=True)
 
     def write_record(self, record: TransferRecord, now: dt.datetime) -> RecordWritten:
         folder = f"data/records/{record.uid}"
