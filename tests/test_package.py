@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sohoa.config import Settings, load_settings
 from sohoa.pipeline import package as package_pipeline
 from sohoa.pipeline.package import PackageRequest, make_package
-from sohoa.records import Event, Record, database_session
+from sohoa.records import Event, InventoryItem, Record, coverage, database_session
 from sohoa.records.packages import Selection
 from sohoa.transfer import BagWriter, mets_problems, partial_path
 from sohoa.transfer.mets import PREMIS_NS
@@ -271,3 +271,21 @@ def test_a_record_written_but_not_recorded_and_no_longer_selected_is_removed(
     kept = {p.name for p in (workdir / "bag" / "data" / "records").iterdir()}
     assert kept == {uid for uid, _ in archived} - {unrecorded}
     assert not (workdir / "bag" / "in-flight.txt").exists()
+
+
+def test_coverage_counts_handed_over_registered_dossiers_once(
+    archived: list[tuple[str, Path]], workdir: Path
+) -> None:
+    settings = load_settings()
+    with database_session(settings.database_url) as session:
+        item = InventoryItem(code="HS-2021-000000", title="Khai sinh", year=2021)
+        session.add(item)
+        session.flush()
+        scanned_twice = [uid for uid, _ in archived[:2]]  # two copies of one dossier
+        session.execute(
+            update(Record).where(Record.uid.in_(scanned_twice)).values(inventory_item_id=item.id)
+        )
+    assert invoke("package", "--out", "bag").exit_code == 0
+    with database_session(settings.database_url) as session:
+        assert coverage.handed_over(session) == 1  # the register's dossier, not its 2 copies
+    assert "handed over to the historical archive: 1 dossier(s)" in invoke("coverage").output
