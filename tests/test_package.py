@@ -289,3 +289,19 @@ def test_coverage_counts_handed_over_registered_dossiers_once(
     with database_session(settings.database_url) as session:
         assert coverage.handed_over(session) == 1  # the register's dossier, not its 2 copies
     assert "handed over to the historical archive: 1 dossier(s)" in invoke("coverage").output
+
+
+def test_a_run_stopped_after_the_rename_records_the_transfer_next_time(
+    archived: list[tuple[str, Path]], workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bag is named but the `transfer` events are not yet committed: the same command
+    re-validates the named bag and records them."""
+    settings = load_settings()
+    with monkeypatch.context() as patched:
+        patched.setattr(package_pipeline.packages, "complete_package", _interrupt)
+        assert invoke("package", "--out", "bag").exit_code == 130
+    assert (workdir / "bag" / "bagit.txt").is_file() and _events(settings, "transfer") == {}
+    again = invoke("package", "--out", "bag")
+    assert again.exit_code == 0 and "(continued)" in again.output, again.output
+    assert _events(settings, "transfer") == {uid: 1 for uid, _ in archived}
+    assert invoke("package", "--out", "bag").exit_code == 1  # complete now: refused
