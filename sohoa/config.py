@@ -64,6 +64,25 @@ class InventoryConfig:
 
 
 @dataclass(frozen=True)
+class FondsConfig:
+    """The fonds (phông lưu trữ) of `sohoa package`'s bag-info.txt, TT 02/2019/TT-BNV."""
+
+    identifier: str | None
+    organ_id: str | None
+    fond_name: str | None
+    fond_history: str | None
+    archives_time: str | None
+    paper_total: int | None
+    paper_digital: int | None
+    keys_groups: str | None
+    other_types: str | None
+    language: str | None
+    lookup_tools: str | None
+    copy_number: int | None
+    description: str | None
+
+
+@dataclass(frozen=True)
 class ArchiveConfig:
     agency: str
     jpeg_quality: int
@@ -71,6 +90,7 @@ class ArchiveConfig:
     maintenance: str
     maintenance_by_procedure: dict[str, str]
     rights: str
+    fonds: FondsConfig
 
 
 @dataclass(frozen=True)
@@ -189,12 +209,20 @@ def _check_names(loaded: dict[str, Any]) -> None:
         if key not in known:
             raise SohoaError(_unknown(str(key), known))
         if key in SECTIONS:
-            if not isinstance(value, dict):
-                raise SohoaError(f"{key}: expected a mapping of settings, got {value!r}")
-            fields = [f.name for f in dataclasses.fields(SECTIONS[key])]
-            for name in value:
-                if name not in fields:
-                    raise SohoaError(_unknown(f"{key}.{name}", [f"{key}.{f}" for f in fields]))
+            _check_section(key, value, SECTIONS[key])
+
+
+def _check_section(path: str, value: Any, cls: type) -> None:
+    """Every name in a section (or a mapping nested in one) is a field of its dataclass."""
+    if not isinstance(value, dict):
+        raise SohoaError(f"{path}: expected a mapping of settings, got {value!r}")
+    hints = typing.get_type_hints(cls)
+    fields = [f.name for f in dataclasses.fields(cls)]
+    for name, inner in value.items():
+        if name not in fields:
+            raise SohoaError(_unknown(f"{path}.{name}", [f"{path}.{f}" for f in fields]))
+        if dataclasses.is_dataclass(hints[name]) and inner is not None:
+            _check_section(f"{path}.{name}", inner, hints[name])
 
 
 def _unknown(path: str, valid: list[str]) -> str:
@@ -209,14 +237,7 @@ def _typed(raw: dict[str, Any]) -> dict[str, Any]:
         key: _convert(raw.get(key), kind, key) for key, kind in TOP_LEVEL.items()
     }
     for name, cls in SECTIONS.items():
-        values = raw.get(name)
-        if not isinstance(values, dict):
-            raise SohoaError(f"{name}: expected a mapping of settings, got {values!r}")
-        hints = typing.get_type_hints(cls)
-        typed[name] = cls(
-            **{f.name: _convert(values.get(f.name), hints[f.name], f"{name}.{f.name}")
-               for f in dataclasses.fields(cls)}
-        )  # fmt: skip
+        typed[name] = _convert(raw.get(name), cls, name)
     return typed
 
 
@@ -239,6 +260,14 @@ def _convert(value: Any, kind: Any, path: str) -> Any:
         args = typing.get_args(kind)
         item = args[1] if args else Any
         return {str(k): _convert(v, item, f"{path}.{k}") for k, v in value.items()}
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise SohoaError(f"{path}: expected a mapping of settings, got {value!r}")
+        hints = typing.get_type_hints(kind)
+        return kind(
+            **{f.name: _convert(value.get(f.name), hints[f.name], f"{path}.{f.name}")
+               for f in dataclasses.fields(kind)}
+        )  # fmt: skip
     if kind is Any:
         return value
     if kind is bool:
@@ -340,13 +369,19 @@ def effective_values(settings: Settings) -> list[tuple[str, Any, str]]:
         "quarantine_dir": str(settings.quarantine_dir),
     }
     rows = [(key, resolved[key], settings.origins.get(key, "default")) for key in TOP_LEVEL]
-    for name, cls in SECTIONS.items():
-        section = getattr(settings, name)
-        for f in dataclasses.fields(cls):
-            path = f"{name}.{f.name}"
-            if path == "classify.catalogue":
-                value: Any = f"{len(section.catalogue)} procedure(s): see 'sohoa procedures'"
-            else:
-                value = getattr(section, f.name)
-            rows.append((path, value, settings.origins.get(path, "default")))
+    for name in SECTIONS:
+        rows.extend(_section_values(name, getattr(settings, name), settings.origins))
+    return rows
+
+
+def _section_values(path: str, section: Any, origins: dict[str, str]) -> list[tuple[str, Any, str]]:
+    rows: list[tuple[str, Any, str]] = []
+    for f in dataclasses.fields(section):
+        where, value = f"{path}.{f.name}", getattr(section, f.name)
+        if where == "classify.catalogue":
+            value = f"{len(value)} procedure(s): see 'sohoa procedures'"
+        if dataclasses.is_dataclass(value):
+            rows.extend(_section_values(where, value, origins))
+        else:
+            rows.append((where, value, origins.get(where, origins.get(path, "default"))))
     return rows

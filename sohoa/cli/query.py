@@ -109,7 +109,7 @@ def coverage(ctx: click.Context, by: str, since: Any, fmt: str) -> None:
     7 days' pace, a projected completion date. Without an imported register
     ('sohoa inventory import'), scanned records are the denominator.
 
-    As JSON: {basis, rows, projection}; as CSV: the rows."""
+    As JSON: {basis, rows, projection, handed_over}; as CSV: the rows."""
     from sohoa.pipeline import audit
 
     dims = tuple(d.strip() for d in by.split(",") if d.strip())
@@ -117,9 +117,12 @@ def coverage(ctx: click.Context, by: str, since: Any, fmt: str) -> None:
     ahead = answer.projection
     if fmt == "json":
         echo_json({"basis": answer.basis, "rows": answer.rows,
-                   "projection": ahead and _projection(ahead)})  # fmt: skip
+                   "projection": ahead and _projection(ahead),
+                   "handed_over": answer.handed_over})  # fmt: skip
         return
     emit(answer.rows, fmt, title=f"coverage (against {answer.basis})", columns=answer.columns)
+    if fmt == "table" and answer.handed_over:
+        click.echo(f"handed over to the historical archive: {answer.handed_over} dossier(s)")
     if fmt == "table" and ahead is not None:
         when = ahead.projected_completion or "unknown (nothing digitized in the last 7 days)"
         click.echo(

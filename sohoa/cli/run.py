@@ -37,7 +37,7 @@ def _print_report(report: RunReport, settings: Settings) -> None:
         click.echo(f"signed PDF/A copies: {settings.archive_dir}")
 
 
-def _interrupt_on_sigterm() -> None:
+def interrupt_on_sigterm() -> None:
     """A service manager's stop (SIGTERM) ends a batch as cleanly as Ctrl-C does. SIGINT is
     handled too even when the parent ignored it (a job started with `&` by a script inherits
     SIGINT ignored, and Python then installs no handler): `kill -INT` must still stop it."""
@@ -148,7 +148,7 @@ def run(
         scheduler=scheduler,
         engine=engine,
     )
-    _interrupt_on_sigterm()
+    interrupt_on_sigterm()
     _finish_run(_run(request, settings), settings, source)
 
 
@@ -179,7 +179,7 @@ def resume(
     from sohoa.pipeline import RunRequest
 
     request = RunRequest(batch=batch, workers=workers, scheduler=scheduler, retry_all=retry_all)
-    _interrupt_on_sigterm()
+    interrupt_on_sigterm()
     _finish_run(_run(request, settings), settings)
 
 

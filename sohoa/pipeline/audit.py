@@ -84,6 +84,7 @@ class CoverageAnswer:
     columns: tuple[str, ...]  # of each row, also when there is none
     rows: list[dict]
     projection: coverage.Projection | None
+    handed_over: int = 0  # dossiers in completed transfer packages (sohoa package)
 
 
 def coverage_report(
@@ -100,7 +101,10 @@ def coverage_report(
                 totals = (items, items - sum(row.remaining_items for row in rows))
             ahead = coverage.projection(session, totals=totals)
             columns = (*by, *INVENTORY_COLUMNS)
-            return CoverageAnswer("inventory", columns, [row.as_dict() for row in rows], ahead)
+            rows_out = [row.as_dict() for row in rows]
+            return CoverageAnswer(
+                "inventory", columns, rows_out, ahead, coverage.handed_over(session)
+            )
         unknown = [d for d in by if d not in queries.COVERAGE_DIMENSIONS]
         if unknown:
             raise SohoaError(
@@ -112,7 +116,9 @@ def coverage_report(
              "digitized": r.digitized, "percent": round(r.percent, 1), "pages": r.pages}
             for r in queries.coverage(session, by)
         ]  # fmt: skip
-        return CoverageAnswer("records", (*by, *RECORDS_COLUMNS), rows, None)
+        return CoverageAnswer(
+            "records", (*by, *RECORDS_COLUMNS), rows, None, coverage.handed_over(session)
+        )
 
 
 def display_zone(settings: Settings) -> ZoneInfo:

@@ -5,6 +5,7 @@ from sohoa.records import (
     classifier_models,
     coverage,
     inventory,
+    packages,
     premis,
     queries,
     store,
@@ -30,6 +31,7 @@ from sohoa.records.models import (
     Page,
     Record,
     RecordState,
+    TransferPackage,
 )
 from sohoa.records.outcome import Digest, EventRow, PageRow, RecordOutcome
 
@@ -46,6 +48,7 @@ __all__ = [
     "Record",
     "RecordOutcome",
     "RecordState",
+    "TransferPackage",
     "audit",
     "check_schema",
     "classifier_models",
@@ -56,6 +59,7 @@ __all__ = [
     "inventory",
     "make_engine",
     "open_database",
+    "packages",
     "premis",
     "queries",
     "session_scope",

@@ -30,6 +30,8 @@ from sohoa.records.models import (
     InventoryItem,
     Record,
     RecordState,
+    TransferItem,
+    TransferPackage,
 )
 from sohoa.records.summary import NO_YEAR
 
@@ -369,3 +371,17 @@ def digitized_per_day(session: Session, zone: ZoneInfo | None = None) -> list[tu
     day = utc_day(session, first).label("day")
     query = select(day, func.count()).where(first.is_not(None)).group_by(day)
     return sorted((as_date(d), int(n)) for d, n in session.execute(query))
+
+
+def handed_over(session: Session) -> int:
+    """Dossiers handed over to the historical archive: registered dossiers (or, without a
+    register, records) with a copy in a completed transfer package (`sohoa package`)."""
+    counted = Record.inventory_item_id if has_register(session) else Record.id
+    query = (
+        select(func.count(func.distinct(counted)))
+        .select_from(TransferItem)
+        .join(TransferPackage, TransferPackage.id == TransferItem.package_id)
+        .join(Record, Record.id == TransferItem.record_id)
+        .where(TransferPackage.state == "complete", TransferItem.included.is_(True))
+    )
+    return int(session.scalar(query) or 0)

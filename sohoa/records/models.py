@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -248,3 +249,37 @@ class ClassifierModel(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)  # held-out calibration
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TransferPackage(Base):
+    """A BagIt package for the historical archive (migration 0008): written under a
+    temporary name while `state` is writing, renamed to `target` when complete."""
+
+    __tablename__ = "transfer_packages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(64), unique=True)  # External-Identifier
+    target: Mapped[str] = mapped_column(Text, unique=True)  # absolute path of the bag
+    selection: Mapped[dict[str, Any]] = mapped_column(default=dict)  # batch, procedure, ...
+    state: Mapped[str] = mapped_column(String(16), default="writing")  # writing | complete
+    records: Mapped[int] = mapped_column(Integer, default=0)  # records in the bag
+    excluded: Mapped[int] = mapped_column(Integer, default=0)  # left out, with a reason
+    payload_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class TransferItem(Base):
+    """One selected record of a package: taken (with the files written for it and their
+    digests) or left out (with the reason)."""
+
+    __tablename__ = "transfer_items"
+    __table_args__ = (UniqueConstraint("package_id", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("transfer_packages.id"))
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    included: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    files: Mapped[list[Any]] = mapped_column(default=list)  # [{path, size, sha256, sha512}]
+    row: Mapped[dict[str, Any]] = mapped_column(default=dict)  # its line of the inventory CSV
