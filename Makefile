@@ -7,7 +7,7 @@ TOOLS := .tools
 VERAPDF_LIB := $(TOOLS)/verapdf/lib
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng ghostscript poppler-utils qpdf \
 	fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-liberation2 fonts-noto-core \
-	fonts-freefont-ttf postgresql chromium
+	fonts-freefont-ttf postgresql chromium softhsm2 opensc
 DEMO_DIR := demo
 PG_PORT ?= 5432
 

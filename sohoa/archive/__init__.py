@@ -17,7 +17,16 @@ from sohoa.archive.pdfa import (
     original_revision,
     with_metadata,
 )
-from sohoa.archive.sign import LEVELS, SignerSpec, check_spec, load_signer, sign_pdf
+from sohoa.archive.service import ServiceAddress, SigningService, signing_service
+from sohoa.archive.sign import (
+    LEVELS,
+    SignerSpec,
+    check_spec,
+    expires_within,
+    load_signer,
+    sign_pdf,
+)
+from sohoa.archive.token import TokenSpec
 from sohoa.archive.verify import (
     PdfaCheck,
     SignatureCheck,
@@ -38,9 +47,12 @@ __all__ = [
     "RecordFacts",
     "RecordMetadata",
     "RegisterEntry",
+    "ServiceAddress",
     "SignatureCheck",
     "SignerSpec",
+    "SigningService",
     "TestIdentity",
+    "TokenSpec",
     "archive_file_name",
     "build_pdfa",
     "build_xmp",
@@ -48,6 +60,7 @@ __all__ = [
     "check_spec",
     "create_test_identity",
     "encode_page",
+    "expires_within",
     "file_problems",
     "load_signer",
     "original_revision",
@@ -55,6 +68,7 @@ __all__ = [
     "record_metadata",
     "sign_pdf",
     "signature_problems",
+    "signing_service",
     "verify_signatures",
     "with_metadata",
 ]

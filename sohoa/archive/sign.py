@@ -9,6 +9,7 @@ contacted (the latter can be switched off with `fetch_revocation` when `crls` ar
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import io
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asn1crypto import crl as asn1_crl
-from asn1crypto import pem
+from asn1crypto import pem, x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
@@ -31,8 +33,11 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
+from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
+from sohoa.archive.service import RemoteSigner, ServiceAddress
+from sohoa.archive.token import TokenSpec, token_signer
 from sohoa.errors import SohoaError
 
 SIGNATURE_FIELD = "SohoaDigitization"
@@ -65,6 +70,8 @@ class SignerSpec:
     agency: str = ""  # the stamp's first line
     field_name: str = SIGNATURE_FIELD
     stamp_font: Path = STAMP_FONT
+    pkcs11: TokenSpec | None = None  # the key on a token or HSM instead of the PKCS#12 file
+    service: ServiceAddress | None = None  # in workers: the batch's signing service (token)
 
     @property
     def timestamped(self) -> bool:
@@ -134,8 +141,10 @@ class KeptKeySigner(signers.SimpleSigner):
         return super().sign_raw(data, digest_algorithm)  # rarer keys: parsed per signature
 
 
-def _check_validity(signer: signers.SimpleSigner) -> None:
-    cert = signer.signing_cert
+KEY_PROBE = b"sohoa: does the key match its certificate?"
+
+
+def _check_validity(cert: x509.Certificate) -> None:
     now = dt.datetime.now(dt.UTC)
     not_after = cert["tbs_certificate"]["validity"]["not_after"].native
     not_before = cert["tbs_certificate"]["validity"]["not_before"].native
@@ -146,10 +155,24 @@ def _check_validity(signer: signers.SimpleSigner) -> None:
         raise SohoaError(f"signing certificate '{subject}' is not valid before {not_before}")
 
 
-@functools.cache
-def load_signer(spec: SignerSpec) -> KeptKeySigner:
-    """Load and check the identity; a wrong passphrase or expired certificate is a user error."""
-    check_spec(spec)
+def _check_key_matches(signer: signers.Signer) -> None:
+    """Sign a probe and check it with the certificate's public key: a token holding a
+    renewed certificate next to the old key must not produce files nobody can verify."""
+    mechanism = signer.get_signature_mechanism_for_digest("sha256")
+    signature = asyncio.run(signer.async_sign_raw(KEY_PROBE, "sha256"))
+    try:
+        DefaultSignatureValidator().validate_signature(
+            signature, KEY_PROBE, signer.signing_cert.public_key, mechanism
+        )
+    except InvalidSignature:
+        subject = signer.signing_cert.subject.human_friendly
+        raise SohoaError(
+            f"the signing key does not match its certificate '{subject}': "
+            "configure the key and certificate of the same identity"
+        ) from None
+
+
+def _load_pkcs12(spec: SignerSpec) -> KeptKeySigner:
     if not spec.pkcs12.is_file():
         raise SohoaError(
             f"signing key {spec.pkcs12} not found: run 'sohoa init' or set signing.pkcs12"
@@ -169,8 +192,31 @@ def load_signer(spec: SignerSpec) -> KeptKeySigner:
         raise SohoaError(
             f"cannot open signing key {spec.pkcs12}: wrong passphrase or not a PKCS#12 file"
         ) from cause
-    _check_validity(signer)
     return KeptKeySigner.from_signer(signer)
+
+
+@functools.cache
+def load_signer(spec: SignerSpec) -> signers.Signer:
+    """Load and check the identity, once per process: a wrong passphrase or PIN, a missing
+    token, an expired certificate or a key that does not match it is a user error."""
+    check_spec(spec)
+    signer: signers.Signer
+    if spec.service is not None:
+        signer = RemoteSigner(spec.service)
+    elif spec.pkcs11 is not None:
+        signer = token_signer(spec.pkcs11)
+    else:
+        signer = _load_pkcs12(spec)
+    _check_validity(signer.signing_cert)
+    if spec.service is None:  # the driver checked the token's key before the batch
+        _check_key_matches(signer)
+    return signer
+
+
+def expires_within(spec: SignerSpec, days: int) -> dt.datetime | None:
+    """The certificate's end of validity when it comes within `days`, else None."""
+    not_after = load_signer(spec).signing_cert["tbs_certificate"]["validity"]["not_after"].native
+    return not_after if not_after - dt.datetime.now(dt.UTC) < dt.timedelta(days=days) else None
 
 
 def _read_crls(path: Path) -> list[asn1_crl.CertificateList]:

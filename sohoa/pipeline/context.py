@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sohoa.archive import DossierDefaults, SignerSpec, load_signer
+from sohoa.archive import DossierDefaults, SignerSpec, TokenSpec, load_signer, signing_service
 from sohoa.classify import load_catalogue
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
@@ -17,6 +19,7 @@ from sohoa.ocr.codes import CodeSettings
 from sohoa.pipeline.training import ModelRef, active_model
 
 PASSPHRASE_ENV = "SOHOA_SIGNING_PASSPHRASE"
+PIN_ENV = "SOHOA_SIGNING_PIN"
 
 
 @dataclass(frozen=True)
@@ -63,16 +66,47 @@ def _paths(values: list[str] | None) -> tuple[Path, ...]:
     return tuple(Path(value) for value in values or ())
 
 
-def worker_settings(settings: Settings) -> WorkerSettings:
-    """Check what every record will need (tesseract languages, the signing key) before any runs."""
-    ocr = OcrSettings.from_config(settings.section("ocr"))
-    tesseract.check_languages(ocr.languages)
-    archive = settings.section("archive")
+def resolve_pin(signing: dict[str, Any], environ: dict[str, str] | None = None) -> str:
+    """From SOHOA_SIGNING_PIN, else signing.pin_file; never from config.yaml itself."""
+    environ = dict(os.environ if environ is None else environ)
+    if environ.get(PIN_ENV):
+        return environ[PIN_ENV]
+    configured = signing.get("pin_file")
+    if not configured:
+        raise SohoaError(f"no token PIN: set {PIN_ENV} or signing.pin_file")
+    try:
+        return Path(configured).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SohoaError(
+            f"no token PIN: signing.pin_file {configured} is not readable ({exc.strerror})"
+        ) from exc
+
+
+def _token_spec(signing: dict[str, Any]) -> TokenSpec | None:
+    token = signing.get("pkcs11") or {}
+    if not token.get("module"):
+        return None
+    text = {
+        key: None if token.get(key) is None else str(token[key])
+        for key in ("token_label", "token_serial", "key_label", "key_id", "cert_label", "cert_id")
+    }
+    return TokenSpec(
+        module=Path(token["module"]),
+        pin=resolve_pin(signing),
+        sessions=int(token.get("sessions") or 1),
+        **text,
+    )
+
+
+def signer_spec(settings: Settings) -> SignerSpec:
+    """The signing identity from `signing.*`: a PKCS#11 token when signing.pkcs11.module is
+    set, else the PKCS#12 file."""
     signing = settings.section("signing")
-    agency = str(archive.get("agency", ""))
-    signer = SignerSpec(
+    agency = str(settings.section("archive").get("agency", ""))
+    token = _token_spec(signing)
+    return SignerSpec(
         pkcs12=settings.signing_pkcs12,
-        passphrase=resolve_passphrase(settings),
+        passphrase=b"" if token else resolve_passphrase(settings),
         location=agency,
         agency=agency,
         level=str(signing.get("level") or "B-B"),
@@ -83,7 +117,16 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         crls=_paths(signing.get("crls")),
         fetch_revocation=bool(signing.get("fetch_revocation", True)),
         visible_stamp=bool(signing.get("visible_stamp", False)),
+        pkcs11=token,
     )
+
+
+def worker_settings(settings: Settings) -> WorkerSettings:
+    """Check what every record will need (tesseract languages, the signing key) before any runs."""
+    ocr = OcrSettings.from_config(settings.section("ocr"))
+    tesseract.check_languages(ocr.languages)
+    archive = settings.section("archive")
+    signer = signer_spec(settings)
     load_signer(signer)
     classify = settings.section("classify")
     return WorkerSettings(
@@ -102,3 +145,15 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         model=active_model(settings, load_catalogue(list(classify["catalogue"]))),
         model_review_threshold=float(classify.get("model_review_threshold", 0.9)),
     )
+
+
+@contextmanager
+def token_signing(work: WorkerSettings) -> Iterator[WorkerSettings]:
+    """With a PKCS#11 token: the batch's signing service in this process, and worker settings
+    that send it their digests (no PIN, no module). Otherwise the settings as they are."""
+    spec = work.signer
+    if spec.pkcs11 is None or work.engine == "null":
+        yield work
+        return
+    with signing_service(spec.pkcs11, load_signer(spec)) as service:
+        yield replace(work, signer=replace(spec, pkcs11=None, service=service.address))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sohoa.config import Settings
 from sohoa.ingest import discover
 from sohoa.pipeline.cluster import dask_client, usable_cores
-from sohoa.pipeline.context import WorkerSettings, record_uid, worker_settings
+from sohoa.pipeline.context import WorkerSettings, record_uid, token_signing, worker_settings
 from sohoa.pipeline.worker import RecordTask, digest_records, process_record
 from sohoa.records import (
     Digest,
@@ -349,7 +349,10 @@ def _run_batch(
     finished = False
     try:
         if queue:
-            with dask_client(int(workers), request.scheduler) as client:
+            with (
+                token_signing(work_settings) as run.settings,
+                dask_client(int(workers), request.scheduler) as client,
+            ):
                 _loop(client, run, window=max(2, int(workers) * per_worker))
         finished = True
     except KeyboardInterrupt:
