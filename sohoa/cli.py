@@ -34,6 +34,7 @@ from sohoa.pipeline import (
     register,
     review,
     run_batch,
+    signing_notes,
     usable_cores,
     verify_archive,
 )
@@ -217,6 +218,8 @@ def _apply_register(settings: Settings, batch: str | None = None) -> None:
 
 
 def _run_and_apply_register(request: RunRequest, settings: Settings) -> RunReport:
+    for note in signing_notes(settings):  # once, before any record; refuses a bad identity
+        err_console.print(note, highlight=False)
     report = run_batch(request, settings, reporter_for(err_console))
     if not report.interrupted:
         _apply_register(settings, report.batch)

@@ -98,7 +98,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
 def tokens(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> dict[str, softhsm.SoftToken]:
     """SoftHSM2 tokens (made before this process first loads the module): 'signer' holds the
     test PKI's signer, 'reviewer' the reviewer (a key change), 'mismatch' the signer's key
-    with the reviewer's certificate, 'expired' the expired signer, 'pulled' the signer again."""
+    with the reviewer's certificate, 'expired' the expired signer; 'pulled' and 'resumed'
+    hold the signer again, for the tests that take them out."""
     if not softhsm.available():
         pytest.skip("softhsm2 or opensc not installed: run 'make setup'")
     folder = tmp_path_factory.mktemp("softhsm")
@@ -106,6 +107,7 @@ def tokens(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> dict[str, soft
     p12 = {
         "signer": pki.signer_p12,
         "pulled": pki.signer_p12,  # taken out of its slot by a test
+        "resumed": pki.signer_p12,  # taken out in the middle of a batch
         "reviewer": pki.reviewer_p12,
         "expired": pki.expired_p12,
     }

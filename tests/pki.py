@@ -41,6 +41,8 @@ class Pki:
     signer_p12: Path
     reviewer_p12: Path
     expired_p12: Path
+    expiring_p12: Path  # valid for 10 more days: inside the 30-day warning
+    future_p12: Path  # not valid before tomorrow
     stranger_p12: Path  # self-signed, chains to nothing we trust
     stranger_pem: Path
     tsa_url: str
@@ -188,6 +190,8 @@ def _build(folder: Path, base: str) -> tuple[Pki, dict[str, bytes], DummyTimeSta
     signer = _issue("UBND phường Bến Nghé (TEST)", inter, ca=False, crl_url=crl_url)
     reviewer = _issue("Người kiểm tra (TEST)", inter, ca=False, crl_url=crl_url)
     expired = _issue("Expired signer (TEST)", inter, ca=False, crl_url=crl_url, days=(-30, -1))
+    expiring = _issue("Expiring signer (TEST)", inter, ca=False, crl_url=crl_url, days=(-1, 10))
+    future = _issue("Future signer (TEST)", inter, ca=False, crl_url=crl_url, days=(1, 365))
     tsa = _issue(
         "sohoa TEST TSA", inter, ca=False, crl_url=crl_url, eku=ExtendedKeyUsageOID.TIME_STAMPING
     )
@@ -198,6 +202,8 @@ def _build(folder: Path, base: str) -> tuple[Pki, dict[str, bytes], DummyTimeSta
         "signer.p12": _p12(signer, [inter.cert]),
         "reviewer.p12": _p12(reviewer, [inter.cert]),
         "expired.p12": _p12(expired, [inter.cert]),
+        "expiring.p12": _p12(expiring, [inter.cert]),
+        "future.p12": _p12(future, [inter.cert]),
         "stranger.p12": _p12(stranger, []),
         "stranger.pem": _pem(stranger.cert),
     }
@@ -209,6 +215,8 @@ def _build(folder: Path, base: str) -> tuple[Pki, dict[str, bytes], DummyTimeSta
         signer_p12=folder / "signer.p12",
         reviewer_p12=folder / "reviewer.p12",
         expired_p12=folder / "expired.p12",
+        expiring_p12=folder / "expiring.p12",
+        future_p12=folder / "future.p12",
         stranger_p12=folder / "stranger.p12",
         stranger_pem=folder / "stranger.pem",
         tsa_url=f"{base}/tsa",

@@ -10,6 +10,7 @@ import pickle
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from sohoa.archive.service import signing_service
 from sohoa.archive.token import token_signer
 from sohoa.config import load_settings
 from sohoa.errors import SohoaError
+from sohoa.pipeline import driver
 from sohoa.pipeline.context import PIN_ENV, token_signing, worker_settings
 from tests import pdfa_audit
 from tests.conftest import invoke
@@ -243,3 +245,43 @@ def test_a_batch_on_two_workers_signs_every_record_with_the_token(
         assert "UBND phường Bến Nghé (TEST)" in checks[0].signer
     rows = [json.loads(line) for line in invoke("export", "--format", "jsonl").output.splitlines()]
     assert len(rows) == 3
+
+
+@pytest.mark.slow
+def test_records_in_flight_when_the_token_goes_fail_and_resume_finishes_them(
+    pki: Pki, tokens, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = tokens["resumed"]
+    _config(workdir, pki, token)
+    monkeypatch.setenv(PIN_ENV, token.pin)
+    assert invoke("init").exit_code == 0
+    assert invoke("sample", "scans", "--records", "2", "--seed", "3").exit_code == 0
+    away = token.folder.with_name("resumed-away")
+    real_client = driver.dask_client
+
+    @contextmanager
+    def token_pulled_once_the_batch_runs(*args: object):
+        token.folder.rename(away)  # the signing service has its session; then the token goes
+        with real_client(*args) as client:
+            yield client
+
+    monkeypatch.setattr(driver, "dask_client", token_pulled_once_the_batch_runs)
+    result = invoke("run", "scans", "--batch", "pulled", "--workers", "2")
+    assert result.exit_code == 2, result.output
+    status = json.loads(invoke("status", "pulled", "--format", "json").output)
+    reasons = [f["reason"] for f in status["failures"]]
+    assert reasons == ["signing_failed", "signing_failed"], status
+    assert not list((workdir / "sohoa-data" / "archive").rglob("*.pdf"))  # nothing unsigned
+
+    away.rename(token.folder)  # plugged in again; a new process sees it
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "sohoa"), "resume", "pulled", "--workers", "2"],
+        env=env, cwd=workdir, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    files = sorted((workdir / "sohoa-data" / "archive").rglob("*.pdf"))
+    assert len(files) == 2
+    for path in files:
+        [check] = verify_signatures(path, [pki.root_pem])
+        assert check.ok, check

@@ -9,7 +9,12 @@ from sohoa.archive.dossier import (
     archive_file_name,
     record_metadata,
 )
-from sohoa.archive.keys import TEST_SUBJECT_CN, TestIdentity, create_test_identity
+from sohoa.archive.keys import (
+    TEST_SUBJECT_CN,
+    TestIdentity,
+    create_test_identity,
+    is_test_certificate,
+)
 from sohoa.archive.pdfa import (
     ArchivePage,
     build_pdfa,
@@ -22,7 +27,7 @@ from sohoa.archive.sign import (
     LEVELS,
     SignerSpec,
     check_spec,
-    expires_within,
+    identity_notes,
     load_signer,
     sign_pdf,
 )
@@ -60,8 +65,9 @@ __all__ = [
     "check_spec",
     "create_test_identity",
     "encode_page",
-    "expires_within",
     "file_problems",
+    "identity_notes",
+    "is_test_certificate",
     "load_signer",
     "original_revision",
     "read_sohoa_fields",

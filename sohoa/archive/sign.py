@@ -36,6 +36,7 @@ from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
+from sohoa.archive.keys import is_test_certificate
 from sohoa.archive.service import RemoteSigner, ServiceAddress
 from sohoa.archive.token import TokenSpec, token_signer
 from sohoa.errors import SohoaError
@@ -71,6 +72,8 @@ class SignerSpec:
     field_name: str = SIGNATURE_FIELD
     stamp_font: Path = STAMP_FONT
     pkcs11: TokenSpec | None = None  # the key on a token or HSM instead of the PKCS#12 file
+    expiry_warning_days: int = 30  # `sohoa run` warns when the certificate ends sooner
+    require_production: bool = False  # refuse the TEST certificate made by `sohoa init`
     service: ServiceAddress | None = None  # in workers: the batch's signing service (token)
 
     @property
@@ -208,15 +211,33 @@ def load_signer(spec: SignerSpec) -> signers.Signer:
     else:
         signer = _load_pkcs12(spec)
     _check_validity(signer.signing_cert)
+    if spec.require_production and is_test_certificate(signer.signing_cert):
+        raise SohoaError(
+            "signing.require_production is set but the key is the TEST one made by "
+            "'sohoa init': configure signing.pkcs12 or signing.pkcs11"
+        )
     if spec.service is None:  # the driver checked the token's key before the batch
         _check_key_matches(signer)
     return signer
 
 
-def expires_within(spec: SignerSpec, days: int) -> dt.datetime | None:
-    """The certificate's end of validity when it comes within `days`, else None."""
-    not_after = load_signer(spec).signing_cert["tbs_certificate"]["validity"]["not_after"].native
-    return not_after if not_after - dt.datetime.now(dt.UTC) < dt.timedelta(days=days) else None
+def identity_notes(spec: SignerSpec) -> list[str]:
+    """What `sohoa run` says once, at start, about the identity it signs with."""
+    cert = load_signer(spec).signing_cert
+    notes = []
+    if is_test_certificate(cert):
+        notes.append(
+            "signing with the TEST certificate made by 'sohoa init': its files are not worth "
+            "anything in law; configure signing.pkcs12 or signing.pkcs11"
+        )
+    not_after = cert["tbs_certificate"]["validity"]["not_after"].native
+    left = not_after - dt.datetime.now(dt.UTC)
+    if left < dt.timedelta(days=spec.expiry_warning_days):
+        notes.append(
+            f"warning: the signing certificate '{cert.subject.human_friendly}' expires on "
+            f"{not_after:%Y-%m-%d} ({left.days} days): renew it before then"
+        )
+    return notes
 
 
 def _read_crls(path: Path) -> list[asn1_crl.CertificateList]:

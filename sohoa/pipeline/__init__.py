@@ -2,7 +2,13 @@
 
 from sohoa.pipeline import audit, register, review
 from sohoa.pipeline.cluster import usable_cores
-from sohoa.pipeline.context import WorkerSettings, record_uid, resolve_passphrase, worker_settings
+from sohoa.pipeline.context import (
+    WorkerSettings,
+    record_uid,
+    resolve_passphrase,
+    signing_notes,
+    worker_settings,
+)
 from sohoa.pipeline.driver import Reporter, RunReport, RunRequest, run_batch
 from sohoa.pipeline.setup import InitReport, initialise
 from sohoa.pipeline.verify import VerifyRequest, VerifyResult, verify_archive
@@ -26,6 +32,7 @@ __all__ = [
     "resolve_passphrase",
     "review",
     "run_batch",
+    "signing_notes",
     "usable_cores",
     "verify_archive",
     "worker_settings",

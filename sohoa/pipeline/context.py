@@ -10,7 +10,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sohoa.archive import DossierDefaults, SignerSpec, TokenSpec, load_signer, signing_service
+from sohoa.archive import (
+    DossierDefaults,
+    SignerSpec,
+    TokenSpec,
+    identity_notes,
+    load_signer,
+    signing_service,
+)
 from sohoa.classify import load_catalogue
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
@@ -118,7 +125,15 @@ def signer_spec(settings: Settings) -> SignerSpec:
         fetch_revocation=bool(signing.get("fetch_revocation", True)),
         visible_stamp=bool(signing.get("visible_stamp", False)),
         pkcs11=token,
+        expiry_warning_days=int(signing.get("expiry_warning_days", 30)),
+        require_production=bool(signing.get("require_production", False)),
     )
+
+
+def signing_notes(settings: Settings) -> list[str]:
+    """Said once when a batch starts: the TEST key, a certificate that expires soon. Loading
+    the identity here also refuses a bad one before anything else happens."""
+    return identity_notes(signer_spec(settings))
 
 
 def worker_settings(settings: Settings) -> WorkerSettings:
