@@ -120,9 +120,7 @@ def test_worker_settings_carry_no_pin_and_no_module(
     pki: Pki, tokens, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = tokens["signer"]
-    _config(workdir, pki, token)
-    monkeypatch.setenv(PIN_ENV, token.pin)
-    assert invoke("init").exit_code == 0
+    _init_with_token(workdir, pki, token, monkeypatch)
     work = worker_settings(load_settings())
     assert work.signer.pkcs11 is not None and work.signer.pkcs11.pin == token.pin
     with token_signing(work) as for_workers:
@@ -171,7 +169,9 @@ def test_a_token_pulled_mid_batch_fails_the_signature_not_the_service(
             away.rename(token.folder)
 
 
-def _config(workdir: Path, pki: Pki, token: SoftToken, **pkcs11: object) -> None:
+def _config(
+    workdir: Path, pki: Pki, token: SoftToken, signing: dict | None = None, **pkcs11: object
+) -> None:
     settings = {
         "signing": {
             "pkcs11": {
@@ -181,9 +181,19 @@ def _config(workdir: Path, pki: Pki, token: SoftToken, **pkcs11: object) -> None
                 **pkcs11,
             },
             "trust_roots": [str(pki.root_pem)],
+            **(signing or {}),
         }
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+
+
+def _init_with_token(
+    workdir: Path, pki: Pki, token: SoftToken, monkeypatch: pytest.MonkeyPatch, **signing: object
+) -> None:
+    """config.yaml naming the token, its PIN in the environment, `sohoa init` done."""
+    _config(workdir, pki, token, signing)
+    monkeypatch.setenv(PIN_ENV, token.pin)
+    assert invoke("init").exit_code == 0
 
 
 @pytest.mark.parametrize(
@@ -227,12 +237,7 @@ def test_a_batch_on_two_workers_signs_every_record_with_the_token(
     pki: Pki, tokens, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = tokens["signer"]
-    _config(workdir, pki, token)
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["signing"].update(level="B-LTA", tsa_url=pki.tsa_url)
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    monkeypatch.setenv(PIN_ENV, token.pin)
-    assert invoke("init").exit_code == 0
+    _init_with_token(workdir, pki, token, monkeypatch, level="B-LTA", tsa_url=pki.tsa_url)
     assert invoke("sample", "scans", "--records", "3", "--seed", "5").exit_code == 0
     result = invoke("run", "scans", "--batch", "token", "--workers", "2")
     assert result.exit_code == 0, result.output
@@ -252,9 +257,7 @@ def test_records_in_flight_when_the_token_goes_fail_and_resume_finishes_them(
     pki: Pki, tokens, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = tokens["resumed"]
-    _config(workdir, pki, token)
-    monkeypatch.setenv(PIN_ENV, token.pin)
-    assert invoke("init").exit_code == 0
+    _init_with_token(workdir, pki, token, monkeypatch)
     assert invoke("sample", "scans", "--records", "2", "--seed", "3").exit_code == 0
     away = token.folder.with_name("resumed-away")
     real_client = driver.dask_client

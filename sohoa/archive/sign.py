@@ -22,9 +22,18 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import ECDSA
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from PIL import Image
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import (
+    AxisAlignment,
+    BoxConstraints,
+    InnerScaling,
+    Margins,
+    SimpleBoxLayoutRule,
+)
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import SigSeedSubFilter
@@ -50,6 +59,10 @@ STAMP_FONT = Path("/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf")
 STAMP_SIZE_PT = 10
 STAMP_BOX_PT = (230, 34)  # width, height
 STAMP_MARGIN_PT = 28  # about 1 cm from the top and right edges
+POINTS_PER_MM = 72 / 25.4
+SEAL_GAP_PT = 4  # between the seal and the stamp's text
+# The stamp's time is Vietnam's (UTC+07:00, no daylight saving), whatever the server's zone.
+VIETNAM_TIME = dt.timezone(dt.timedelta(hours=7), "ICT")
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,8 @@ class SignerSpec:
     crls: tuple[Path, ...] = ()  # PEM/DER CRLs known in advance (B-LT/B-LTA)
     fetch_revocation: bool = True  # B-LT/B-LTA: fetch CRL/OCSP named in the certificates
     visible_stamp: bool = False  # page 1 top-right: agency + ISO 8601 time (NĐ 30/2020)
+    seal_image: Path | None = None  # PNG with transparency: the red seal, left of the text
+    seal_size_mm: float = 36.0  # the seal's real width on paper; height from its proportions
     agency: str = ""  # the stamp's first line
     field_name: str = SIGNATURE_FIELD
     stamp_font: Path = STAMP_FONT
@@ -79,6 +94,11 @@ class SignerSpec:
     @property
     def timestamped(self) -> bool:
         return self.level != "B-B"
+
+    @property
+    def stamped(self) -> bool:
+        """A visible stamp on page 1: asked for, or implied by a seal image."""
+        return self.visible_stamp or self.seal_image is not None
 
     @property
     def long_term(self) -> bool:
@@ -100,8 +120,30 @@ def check_spec(spec: SignerSpec) -> None:
     for path in (*spec.trust_roots, *spec.other_certs, *spec.crls):
         if not Path(path).is_file():
             raise SohoaError(f"signing file {path} not found")
-    if spec.visible_stamp and not spec.stamp_font.is_file():
+    if spec.stamped and not spec.stamp_font.is_file():
         raise SohoaError(f"stamp font {spec.stamp_font} not found: install fonts-noto-core")
+    if spec.seal_image is not None:
+        _seal(spec.seal_image)
+        if not 5 <= spec.seal_size_mm <= 100:
+            raise SohoaError(f"signing.seal_size_mm {spec.seal_size_mm} is not between 5 and 100")
+
+
+@functools.cache
+def _seal(path: Path) -> Image.Image:
+    """The seal image, checked once: a PNG whose background is transparent."""
+    try:
+        with Image.open(path) as opened:
+            kind = opened.format
+            image = opened.convert("RGBA") if _has_alpha(opened) else None
+    except (OSError, ValueError) as exc:
+        raise SohoaError(f"signing.seal_image {path} cannot be read: {exc}") from None
+    if kind != "PNG" or image is None:
+        raise SohoaError(f"signing.seal_image {path} must be a PNG with a transparent background")
+    return image
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
 
 
 class KeptKeySigner(signers.SimpleSigner):
@@ -272,10 +314,20 @@ def _metadata(spec: SignerSpec) -> signers.PdfSignatureMetadata:
     )
 
 
-def _stamp_box(writer: IncrementalPdfFileWriter) -> tuple[int, int, int, int]:
+def _seal_size_pt(spec: SignerSpec) -> tuple[float, float]:
+    if spec.seal_image is None:
+        return 0.0, 0.0
+    image = _seal(spec.seal_image)
+    width = spec.seal_size_mm * POINTS_PER_MM
+    return width, width * image.height / image.width
+
+
+def _stamp_box(spec: SignerSpec, writer: IncrementalPdfFileWriter) -> tuple[int, int, int, int]:
     page = writer.root["/Pages"]["/Kids"][0].get_object()
     *_, urx, ury = (float(v) for v in page["/MediaBox"])
-    width, height = STAMP_BOX_PT
+    seal_width, seal_height = _seal_size_pt(spec)
+    width = round(seal_width + (SEAL_GAP_PT if seal_width else 0) + STAMP_BOX_PT[0])
+    height = round(max(seal_height, STAMP_BOX_PT[1]))
     right, top = int(urx - STAMP_MARGIN_PT), int(ury - STAMP_MARGIN_PT)
     return (right - width, top - height, right, top)
 
@@ -284,11 +336,34 @@ def _stamp_style(spec: SignerSpec) -> TextStampStyle:
     font = GlyphAccumulatorFactory(
         str(spec.stamp_font), font_size=STAMP_SIZE_PT, create_objstream_if_needed=False
     )
+    text_style = TextBoxStyle(font=font, font_size=STAMP_SIZE_PT, text_color=(0.0, 0.0, 0.0))
+    if spec.seal_image is None:
+        return TextStampStyle(
+            stamp_text="%(agency)s\n%(when)s",
+            text_box_style=text_style,
+            border_width=0,
+            background=None,
+        )
+    seal_width, seal_height = _seal_size_pt(spec)
+    # The seal at its real size on the left (never scaled to the box), the text right of it.
+    seal = PdfImage(_seal(spec.seal_image), box=BoxConstraints(seal_width, seal_height))
     return TextStampStyle(
         stamp_text="%(agency)s\n%(when)s",
-        text_box_style=TextBoxStyle(font=font, font_size=STAMP_SIZE_PT, text_color=(0.0, 0.0, 0.0)),
+        text_box_style=text_style,
         border_width=0,
-        background=None,
+        background=seal,
+        background_opacity=1.0,
+        background_layout=SimpleBoxLayoutRule(
+            x_align=AxisAlignment.ALIGN_MIN,
+            y_align=AxisAlignment.ALIGN_MAX,
+            margins=Margins.uniform(0),
+            inner_content_scaling=InnerScaling.NO_SCALING,
+        ),
+        inner_content_layout=SimpleBoxLayoutRule(
+            x_align=AxisAlignment.ALIGN_MIN,
+            y_align=AxisAlignment.ALIGN_MID,
+            margins=Margins(left=int(seal_width) + SEAL_GAP_PT),
+        ),
     )
 
 
@@ -300,9 +375,9 @@ def _pdf_signer(
         if spec.timestamped and spec.tsa_url
         else None
     )
-    if not spec.visible_stamp:
+    if not spec.stamped:
         return signers.PdfSigner(_metadata(spec), load_signer(spec), timestamper=timestamper), None
-    field_spec = fields.SigFieldSpec(spec.field_name, on_page=0, box=_stamp_box(writer))
+    field_spec = fields.SigFieldSpec(spec.field_name, on_page=0, box=_stamp_box(spec, writer))
     pdf_signer = signers.PdfSigner(
         _metadata(spec),
         load_signer(spec),
@@ -310,7 +385,7 @@ def _pdf_signer(
         stamp_style=_stamp_style(spec),
         new_field_spec=field_spec,
     )
-    when = dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
+    when = dt.datetime.now(VIETNAM_TIME).replace(microsecond=0).isoformat()
     return pdf_signer, {"agency": spec.agency or spec.location, "when": when}
 
 

@@ -124,6 +124,8 @@ def signer_spec(settings: Settings) -> SignerSpec:
         crls=_paths(signing.get("crls")),
         fetch_revocation=bool(signing.get("fetch_revocation", True)),
         visible_stamp=bool(signing.get("visible_stamp", False)),
+        seal_image=Path(signing["seal_image"]) if signing.get("seal_image") else None,
+        seal_size_mm=float(signing.get("seal_size_mm") or 36),
         pkcs11=token,
         expiry_warning_days=int(signing.get("expiry_warning_days", 30)),
         require_production=bool(signing.get("require_production", False)),
