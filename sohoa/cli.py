@@ -577,6 +577,7 @@ def verify(
             "path": r.path,
             "source": r.rel_path,
             "structure_validator": r.structure_validator,
+            "test_certificate": r.test_certificate,
         }
         for r in results
     ]

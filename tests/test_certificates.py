@@ -1,5 +1,6 @@
-"""What `sohoa run` checks and says about its signing identity before any record: a
-certificate not valid yet, one that expires soon, the TEST key and signing.require_production."""
+"""What `sohoa run` checks and says about its signing identity before any record (a
+certificate not valid yet, one that expires soon, the TEST key, signing.require_production),
+and where the report and `sohoa verify` show files signed with the TEST key."""
 
 from __future__ import annotations
 
@@ -7,12 +8,20 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import select
 
-from sohoa.archive import load_signer
+from sohoa.archive import SignerSpec, create_test_identity, load_signer, sign_pdf
 from sohoa.errors import SohoaError
+from sohoa.pipeline.verify import VerifyItem, verify_files
+from sohoa.records import Record, collect_report_data, session_scope
+from sohoa.report import render_report
+from tests import pdfa_audit
 from tests.conftest import invoke
 from tests.pki import Pki
+from tests.test_inventory import _add_records, factory
 from tests.test_signing import signer_spec
+
+__all__ = ["factory"]  # the fixture, shared with test_inventory
 
 TEST_NOTE = "signing with the TEST certificate made by 'sohoa init'"
 
@@ -62,3 +71,40 @@ def test_require_production_accepts_a_real_certificate(pki: Pki, workdir: Path) 
     _configure(workdir, {"pkcs12": str(pki.signer_p12), "require_production": True})
     env = {"SOHOA_SIGNING_PASSPHRASE": pki.passphrase.decode()}
     assert invoke("run", "scans", env=env).exit_code == 0
+
+
+def _signed_by(session, rel_path: str, test: bool) -> None:
+    record = session.scalar(select(Record).where(Record.rel_path == rel_path))
+    record.meta = {**record.meta, "signed_by": {"subject": "x", "test_certificate": test}}
+
+
+def test_the_report_names_the_files_signed_with_the_test_certificate(factory) -> None:
+    with session_scope(factory) as session:
+        _add_records(session, "box-1", {"A1": "archived", "A2": "archived", "A3": "failed"})
+        _signed_by(session, "A1", True)
+        _signed_by(session, "A2", False)
+    with session_scope(factory) as session:
+        data = collect_report_data(session)
+    assert data.test_signed_total == 1 and data.test_signed == (("box-1:A1", "/a.pdf"),)
+    html = render_report(data)
+    assert 'id="test-signed" data-count="1"' in html and "box-1:A1" in html
+    assert "box-1:A2" not in html
+
+
+def test_verify_says_per_file_whether_the_test_certificate_signed_it(
+    pki: Pki, unsigned_pdf: bytes, tmp_path: Path
+) -> None:
+    identity = create_test_identity(tmp_path / "keys", "UBND")
+    test_spec = SignerSpec(identity.pkcs12, identity.passphrase_file.read_bytes().strip())
+    files = {
+        "test": sign_pdf(unsigned_pdf, test_spec),
+        "real": sign_pdf(unsigned_pdf, signer_spec(pki)),
+    }
+    items = []
+    for name, data in files.items():
+        (tmp_path / f"{name}.pdf").write_bytes(data)
+        items.append(VerifyItem(0, 0, name, name, str(tmp_path / f"{name}.pdf"), None, 1))
+    pdfa_audit.register(*(Path(item.path) for item in items))
+    results = {r.uid: r for r in verify_files(items, [pki.root_pem, identity.certificate])}
+    assert results["test"].ok and results["test"].test_certificate is True
+    assert results["real"].ok and results["real"].test_certificate is False

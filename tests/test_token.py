@@ -249,7 +249,7 @@ def test_a_batch_on_two_workers_signs_every_record_with_the_token(
         assert all(c.ok for c in checks), (path, checks)
         assert "UBND phường Bến Nghé (TEST)" in checks[0].signer
     rows = [json.loads(line) for line in invoke("export", "--format", "jsonl").output.splitlines()]
-    assert len(rows) == 3
+    assert len(rows) == 3 and {row["test_certificate"] for row in rows} == {False}
 
 
 @pytest.mark.slow

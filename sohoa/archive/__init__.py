@@ -14,6 +14,7 @@ from sohoa.archive.keys import (
     TestIdentity,
     create_test_identity,
     is_test_certificate,
+    signed_by_test_certificate,
 )
 from sohoa.archive.pdfa import (
     ArchivePage,
@@ -30,6 +31,7 @@ from sohoa.archive.sign import (
     identity_notes,
     load_signer,
     sign_pdf,
+    signer_facts,
 )
 from sohoa.archive.token import TokenSpec
 from sohoa.archive.verify import (
@@ -74,6 +76,8 @@ __all__ = [
     "record_metadata",
     "sign_pdf",
     "signature_problems",
+    "signed_by_test_certificate",
+    "signer_facts",
     "signing_service",
     "verify_signatures",
     "with_metadata",

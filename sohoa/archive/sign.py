@@ -263,6 +263,12 @@ def load_signer(spec: SignerSpec) -> signers.Signer:
     return signer
 
 
+def signer_facts(spec: SignerSpec) -> dict[str, object]:
+    """Who signs, for the record's metadata: `sohoa export` shows whether it was the TEST key."""
+    cert = load_signer(spec).signing_cert
+    return {"subject": cert.subject.human_friendly, "test_certificate": is_test_certificate(cert)}
+
+
 def identity_notes(spec: SignerSpec) -> list[str]:
     """What `sohoa run` says once, at start, about the identity it signs with."""
     cert = load_signer(spec).signing_cert

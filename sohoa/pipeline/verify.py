@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa import __version__
-from sohoa.archive import check_pdfa, file_problems, qpdf
+from sohoa.archive import check_pdfa, file_problems, qpdf, signed_by_test_certificate
 from sohoa.archive.verify import QUICK_CHECK, structure_problems
 from sohoa.config import Settings
 from sohoa.pipeline.cluster import dask_client, usable_cores
@@ -71,6 +71,7 @@ class VerifyResult:
     pdfa_validator: str | None  # "veraPDF 1.28.2" or "pikepdf quick check"; None: not checked
     rel_path: str = ""
     structure_validator: str | None = None  # "qpdf 11.3.0"; None: qpdf is not installed
+    test_certificate: bool | None = None  # signed with a TEST certificate; None: unreadable
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def verify_files(items: list[VerifyItem], roots: list[Path]) -> list[VerifyResul
         for item in readable:
             found[item.uid] += structure_problems(Path(item.path))
     pdfa = check_pdfa([Path(item.path) for item in readable])
+    readable_uids = {item.uid for item in readable}
     results = []
     for item in items:
         verdict = pdfa.get(Path(item.path))
@@ -119,6 +121,9 @@ def verify_files(items: list[VerifyItem], roots: list[Path]) -> list[VerifyResul
                 pdfa_validator=verdict.validator if verdict else None,
                 rel_path=item.rel_path,
                 structure_validator=structure,
+                test_certificate=signed_by_test_certificate(Path(item.path))
+                if item.uid in readable_uids
+                else None,
             )
         )
     return results

@@ -30,6 +30,7 @@ from sohoa.archive import (
     encode_page,
     record_metadata,
     sign_pdf,
+    signer_facts,
 )
 from sohoa.classify import Catalogue, Classification, classify, load_catalogue
 from sohoa.errors import RecordError, SohoaError
@@ -333,7 +334,7 @@ def _process(
         pages=tuple(pages.rows),
         output_path=str(output),
         output_sha256=sha256_bytes(signed),
-        metadata={**meta.as_json(), **pages.codes},
+        metadata={**meta.as_json(), **pages.codes, "signed_by": signer_facts(settings.signer)},
         events=events,
     )
 

@@ -33,8 +33,25 @@ def collect_report_data(
         failures=tuple(_failures(session)),
         reviews=tuple(_reviews(session, names)),
         verification=verification_status(session),
+        **_test_signed(session),
         **parts,
     )
+
+
+TEST_SIGNED_LISTED = 50
+
+
+def _test_signed(session: Session) -> dict:
+    signed_by_test = Record.meta["signed_by"]["test_certificate"].as_boolean().is_(True)
+    archived = Record.state.in_(ARCHIVED_STATES) & signed_by_test
+    total = session.scalar(select(func.count()).select_from(Record).where(archived)) or 0
+    first = session.execute(
+        select(Record.uid, Record.output_path)
+        .where(archived)
+        .order_by(Record.id)
+        .limit(TEST_SIGNED_LISTED)
+    )
+    return {"test_signed_total": total, "test_signed": tuple((u, p or "") for u, p in first)}
 
 
 def _from_register(session: Session, names: dict[str, str], now: dt.datetime) -> dict:

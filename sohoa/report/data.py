@@ -62,6 +62,10 @@ class ReportData:
     per_day: float | None  # items digitized per day lately; None without a register
     projected_completion: dt.date | None
     title: str = "Báo cáo tiến độ số hóa hồ sơ"
+    # Archived files signed with the TEST key of `sohoa init` (worth nothing in law): how
+    # many, and the first of them (record id, file) for the reader to find.
+    test_signed_total: int = 0
+    test_signed: tuple[tuple[str, str], ...] = ()
 
     @property
     def percent(self) -> float:
