@@ -872,5 +872,9 @@ def sample(
     )
 
 
+from sohoa.cli_timestamps import timestamps  # noqa: E402
+
+main.add_command(timestamps)
+
 if __name__ == "__main__":
     main()

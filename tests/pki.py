@@ -47,6 +47,7 @@ class Pki:
     stranger_pem: Path
     tsa_url: str
     crl_url: str  # the intermediate's CRL, as written into the end-entity certificates
+    short_tsa_url: str  # a TSA whose certificate expires in 5 days (for timestamp renewal)
     passphrase: bytes = PASSPHRASE
 
 
@@ -154,7 +155,7 @@ def _timestamper(tsa: Party, chain: list[x509.Certificate]) -> DummyTimeStamper:
 class _Handler(BaseHTTPRequestHandler):
     timeout = 10
     routes: ClassVar[dict[str, bytes]] = {}
-    timestamper: ClassVar[DummyTimeStamper | None] = None
+    timestampers: ClassVar[dict[str, DummyTimeStamper]] = {}  # by path
 
     def _reply(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -172,18 +173,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if self.path != "/tsa" or not 0 < length <= MAX_BODY or self.timestamper is None:
+        timestamper = self.timestampers.get(self.path)
+        if timestamper is None or not 0 < length <= MAX_BODY:
             self._reply(400, b"bad request", "text/plain")
             return
         request = tsp.TimeStampReq.load(self.rfile.read(length))
-        response = self.timestamper.request_tsa_response(request)
+        response = timestamper.request_tsa_response(request)
         self._reply(200, response.dump(), "application/timestamp-reply")
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
-def _build(folder: Path, base: str) -> tuple[Pki, dict[str, bytes], DummyTimeStamper]:
+def _build(folder: Path, base: str) -> tuple[Pki, dict[str, bytes], dict[str, DummyTimeStamper]]:
     root = _issue("sohoa TEST Root CA", None, ca=True, days=(-1, 3650))
     inter = _issue("sohoa TEST Issuing CA", root, ca=True, crl_url=f"{base}/root.crl")
     crl_url = f"{base}/issuing.crl"
@@ -195,6 +197,10 @@ def _build(folder: Path, base: str) -> tuple[Pki, dict[str, bytes], DummyTimeSta
     tsa = _issue(
         "sohoa TEST TSA", inter, ca=False, crl_url=crl_url, eku=ExtendedKeyUsageOID.TIME_STAMPING
     )
+    short_tsa = _issue(
+        "sohoa TEST TSA, expiring", inter, ca=False, crl_url=crl_url,
+        eku=ExtendedKeyUsageOID.TIME_STAMPING, days=(-360, 5),
+    )  # fmt: skip
     stranger = _issue("Stranger (self-signed)", None, ca=False)
     files = {
         "root.pem": _pem(root.cert),
@@ -221,9 +227,14 @@ def _build(folder: Path, base: str) -> tuple[Pki, dict[str, bytes], DummyTimeSta
         stranger_pem=folder / "stranger.pem",
         tsa_url=f"{base}/tsa",
         crl_url=crl_url,
+        short_tsa_url=f"{base}/tsa-short",
     )
     routes = {"/root.crl": _crl(root), "/issuing.crl": _crl(inter, (expired.cert.serial_number,))}
-    return pki, routes, _timestamper(tsa, [inter.cert])
+    stampers = {
+        "/tsa": _timestamper(tsa, [inter.cert]),
+        "/tsa-short": _timestamper(short_tsa, [inter.cert]),
+    }
+    return pki, routes, stampers
 
 
 @contextmanager
@@ -233,7 +244,7 @@ def running_pki(folder: Path, lifetime_s: float = 300.0) -> Iterator[Pki]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    pki, handler.routes, handler.timestamper = _build(folder, base)
+    pki, handler.routes, handler.timestampers = _build(folder, base)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
     thread.daemon = True
     thread.start()

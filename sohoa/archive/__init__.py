@@ -23,6 +23,7 @@ from sohoa.archive.pdfa import (
     original_revision,
     with_metadata,
 )
+from sohoa.archive.renew import TimestampChain, renew_timestamp, timestamp_chain
 from sohoa.archive.service import ServiceAddress, SigningService, signing_service
 from sohoa.archive.sign import (
     LEVELS,
@@ -59,6 +60,7 @@ __all__ = [
     "SignerSpec",
     "SigningService",
     "TestIdentity",
+    "TimestampChain",
     "TokenSpec",
     "archive_file_name",
     "build_pdfa",
@@ -74,11 +76,13 @@ __all__ = [
     "original_revision",
     "read_sohoa_fields",
     "record_metadata",
+    "renew_timestamp",
     "sign_pdf",
     "signature_problems",
     "signed_by_test_certificate",
     "signer_facts",
     "signing_service",
+    "timestamp_chain",
     "verify_signatures",
     "with_metadata",
 ]

@@ -10,9 +10,11 @@ contacted (the latter can be switched off with `fetch_revocation` when `crls` ar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -401,12 +403,19 @@ def sign_pdf(data: bytes, spec: SignerSpec) -> bytes:
     writer = IncrementalPdfFileWriter(io.BytesIO(data))
     pdf_signer, text_params = _pdf_signer(spec, writer)
     out = io.BytesIO()
-    try:
+    with pyhanko_errors(spec, f"{spec.level}: signing certificate chain", f"{spec.level} signing"):
         pdf_signer.sign_pdf(writer, output=out, appearance_text_params=text_params)
+    return out.getvalue()
+
+
+@contextlib.contextmanager
+def pyhanko_errors(spec: SignerSpec, chain: str, operation: str) -> Iterator[None]:
+    """pyHanko's failures a user can fix (TSA down, chain not validated) as one line."""
+    try:
+        yield
     except TimestampRequestError as exc:
         raise SohoaError(f"timestamp server {spec.tsa_url} did not answer: {exc}") from exc
     except (PathBuildingError, PathValidationError) as exc:
-        raise SohoaError(f"{spec.level}: signing certificate chain not validated: {exc}") from exc
+        raise SohoaError(f"{chain} not validated: {exc}") from exc
     except SigningError as exc:
-        raise SohoaError(f"{spec.level} signing failed: {exc}") from exc
-    return out.getvalue()
+        raise SohoaError(f"{operation} failed: {exc}") from exc

@@ -105,15 +105,16 @@ def _token_spec(signing: dict[str, Any]) -> TokenSpec | None:
     )
 
 
-def signer_spec(settings: Settings) -> SignerSpec:
+def signer_spec(settings: Settings, *, with_key: bool = True) -> SignerSpec:
     """The signing identity from `signing.*`: a PKCS#11 token when signing.pkcs11.module is
-    set, else the PKCS#12 file."""
+    set, else the PKCS#12 file. `with_key=False`: the timestamp and validation settings only
+    (timestamp renewal needs no key, hence no PIN or passphrase)."""
     signing = settings.section("signing")
     agency = str(settings.section("archive").get("agency", ""))
-    token = _token_spec(signing)
+    token = _token_spec(signing) if with_key else None
     return SignerSpec(
         pkcs12=settings.signing_pkcs12,
-        passphrase=b"" if token else resolve_passphrase(settings),
+        passphrase=resolve_passphrase(settings) if with_key and not token else b"",
         location=agency,
         agency=agency,
         level=str(signing.get("level") or "B-B"),
