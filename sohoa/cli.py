@@ -34,7 +34,6 @@ from sohoa.pipeline import (
     register,
     review,
     run_batch,
-    signing_notes,
     usable_cores,
     verify_archive,
 )
@@ -218,9 +217,8 @@ def _apply_register(settings: Settings, batch: str | None = None) -> None:
 
 
 def _run_and_apply_register(request: RunRequest, settings: Settings) -> RunReport:
-    for note in signing_notes(settings):  # once, before any record; refuses a bad identity
-        err_console.print(note, highlight=False)
-    report = run_batch(request, settings, reporter_for(err_console))
+    say = lambda text: err_console.print(text, highlight=False)  # noqa: E731
+    report = run_batch(request, settings, reporter_for(err_console), notice=say)
     if not report.interrupted:
         _apply_register(settings, report.batch)
     return report

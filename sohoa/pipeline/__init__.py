@@ -6,7 +6,6 @@ from sohoa.pipeline.context import (
     WorkerSettings,
     record_uid,
     resolve_passphrase,
-    signing_notes,
     worker_settings,
 )
 from sohoa.pipeline.driver import Reporter, RunReport, RunRequest, run_batch
@@ -32,7 +31,6 @@ __all__ = [
     "resolve_passphrase",
     "review",
     "run_batch",
-    "signing_notes",
     "usable_cores",
     "verify_archive",
     "worker_settings",

@@ -14,7 +14,6 @@ from sohoa.archive import (
     DossierDefaults,
     SignerSpec,
     TokenSpec,
-    identity_notes,
     load_signer,
     signing_service,
 )
@@ -131,12 +130,6 @@ def signer_spec(settings: Settings, *, with_key: bool = True) -> SignerSpec:
         expiry_warning_days=int(signing.get("expiry_warning_days", 30)),
         require_production=bool(signing.get("require_production", False)),
     )
-
-
-def signing_notes(settings: Settings) -> list[str]:
-    """Said once when a batch starts: the TEST key, a certificate that expires soon. Loading
-    the identity here also refuses a bad one before anything else happens."""
-    return identity_notes(signer_spec(settings))
 
 
 def worker_settings(settings: Settings) -> WorkerSettings:

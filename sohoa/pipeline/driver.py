@@ -11,12 +11,14 @@ import os
 import socket
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from sohoa.archive import identity_notes
 from sohoa.config import Settings
 from sohoa.ingest import discover
 from sohoa.pipeline.cluster import dask_client, usable_cores
@@ -328,18 +330,31 @@ def _loop(client, run: _Run, window: int) -> None:
         batch = completed.next_batch(block=True)
 
 
-def run_batch(request: RunRequest, settings: Settings, reporter: Reporter) -> RunReport:
-    """Process every record of the batch not yet done; safe to repeat and to interrupt."""
+def run_batch(
+    request: RunRequest,
+    settings: Settings,
+    reporter: Reporter,
+    notice: Callable[[str], None] | None = None,
+) -> RunReport:
+    """Process every record of the batch not yet done; safe to repeat and to interrupt.
+    `notice` hears, once everything is checked and before any record runs, what must be said
+    about the signing identity (the TEST key, a certificate that expires soon)."""
     with open_database(settings.database_url) as factory:
-        return _run_batch(factory, request, settings, reporter)
+        return _run_batch(factory, request, settings, reporter, notice)
 
 
 def _run_batch(
-    factory: sessionmaker[Session], request: RunRequest, settings: Settings, reporter: Reporter
+    factory: sessionmaker[Session],
+    request: RunRequest,
+    settings: Settings,
+    reporter: Reporter,
+    notice: Callable[[str], None] | None,
 ) -> RunReport:
     work_settings = replace(worker_settings(settings), engine=request.engine)
     owner = _owner()
     batch_id, name, root, queue = _plan(factory, request, settings, owner)
+    for note in identity_notes(work_settings.signer) if notice else ():
+        notice(note)
     report = RunReport(batch=name)
     run = _Run(batch_id, name, root, owner, work_settings, factory, reporter, report, queue)
     workers = request.workers or settings.section("pipeline").get("workers") or usable_cores()
