@@ -24,7 +24,7 @@ from sohoa.archive.token import token_signer
 from sohoa.config import load_settings
 from sohoa.errors import SohoaError
 from sohoa.pipeline import driver
-from sohoa.pipeline.context import PIN_ENV, token_signing, worker_settings
+from sohoa.pipeline.context import PIN_ENV, resolve_pin, token_signing, worker_settings
 from tests import pdfa_audit
 from tests.conftest import invoke
 from tests.pki import Pki
@@ -288,3 +288,24 @@ def test_records_in_flight_when_the_token_goes_fail_and_resume_finishes_them(
     for path in files:
         [check] = verify_signatures(path, [pki.root_pem])
         assert check.ok, check
+
+
+def test_a_pin_written_in_config_yaml_is_refused(pki: Pki, tokens, workdir: Path) -> None:
+    token = tokens["signer"]
+    _config(workdir, pki, token, pin=token.pin)
+    assert invoke("init").exit_code == 0
+    (workdir / "scans").mkdir()
+    result = invoke("run", "scans", env={PIN_ENV: token.pin})
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert "a PIN in config.yaml is never read" in line and token.pin not in line
+
+
+def test_the_pin_comes_from_the_environment_else_from_pin_file(tmp_path: Path) -> None:
+    pin_file = tmp_path / "pin"
+    pin_file.write_text("135790\n", encoding="utf-8")
+    signing = {"pin_file": str(pin_file)}
+    assert resolve_pin(signing, environ={}) == "135790"
+    assert resolve_pin(signing, environ={PIN_ENV: "24680"}) == "24680"
+    with pytest.raises(SohoaError, match=r"signing\.pin_file .* is not readable"):
+        resolve_pin({"pin_file": str(tmp_path / "absent")}, environ={})

@@ -92,6 +92,10 @@ def _token_spec(signing: dict[str, Any]) -> TokenSpec | None:
     token = signing.get("pkcs11") or {}
     if not token.get("module"):
         return None
+    if token.get("pin") or signing.get("pin"):
+        raise SohoaError(
+            f"a PIN in config.yaml is never read: remove it, use {PIN_ENV} or signing.pin_file"
+        )
     text = {
         key: None if token.get(key) is None else str(token[key])
         for key in ("token_label", "token_serial", "key_label", "key_id", "cert_label", "cert_id")
