@@ -90,7 +90,9 @@ def unsigned_pdf() -> bytes:
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
     """A root -> issuing CA PKI with a timestamp server and CRLs on 127.0.0.1."""
-    with running_pki(tmp_path_factory.mktemp("pki")) as running:
+    # The server's watchdog must outlive the whole session: tests that use the TSA run from
+    # the first module that needs the PKI (test_certificates) to the last (test_token).
+    with running_pki(tmp_path_factory.mktemp("pki"), lifetime_s=3 * 3600) as running:
         yield running
 
 
