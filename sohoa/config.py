@@ -94,6 +94,20 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True)
+class Pkcs11Config:
+    """The agency's token or HSM (signing.pkcs11); the PIN is never here."""
+
+    module: str | None
+    token_label: str | None
+    token_serial: str | None
+    key_label: str | None
+    key_id: str | None
+    cert_label: str | None
+    cert_id: str | None
+    sessions: int
+
+
+@dataclass(frozen=True)
 class SigningConfig:
     pkcs12: str | None
     passphrase_file: str | None
@@ -105,6 +119,12 @@ class SigningConfig:
     crls: tuple[str, ...]
     fetch_revocation: bool
     visible_stamp: bool
+    seal_image: str | None
+    seal_size_mm: float
+    expiry_warning_days: int
+    require_production: bool
+    pin_file: str | None
+    pkcs11: Pkcs11Config
 
 
 @dataclass(frozen=True)
@@ -152,11 +172,6 @@ class Settings:
     # "ocr.languages" -> "default", "file", or "env SOHOA_OCR_LANGUAGES"
     origins: dict[str, str] = dataclasses.field(default_factory=dict)
 
-    def section(self, name: str) -> dict[str, Any]:
-        """The raw mapping of a section: only for settings not typed yet (new ones merged
-        from other branches); typed code reads `settings.<section>.<field>`."""
-        return self.raw.get(name) or {}
-
     @property
     def signing_pkcs12(self) -> Path:
         configured = self.signing.pkcs12
@@ -172,7 +187,7 @@ def defaults() -> dict[str, Any]:
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key in SECTIONS:
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value)
         else:
             merged[key] = value
@@ -212,6 +227,14 @@ def _check_names(loaded: dict[str, Any]) -> None:
             _check_section(key, value, SECTIONS[key])
 
 
+# Secrets a user may be tempted to write into config.yaml, and where they go instead.
+SECRETS = {
+    "pin": ("a PIN", "SOHOA_SIGNING_PIN or signing.pin_file"),
+    "passphrase": ("a passphrase", "SOHOA_SIGNING_PASSPHRASE or signing.passphrase_file"),
+    "password": ("a password", "the environment (e.g. SOHOA_DATABASE_URL)"),
+}
+
+
 def _check_section(path: str, value: Any, cls: type) -> None:
     """Every name in a section (or a mapping nested in one) is a field of its dataclass."""
     if not isinstance(value, dict):
@@ -219,6 +242,11 @@ def _check_section(path: str, value: Any, cls: type) -> None:
     hints = typing.get_type_hints(cls)
     fields = [f.name for f in dataclasses.fields(cls)]
     for name, inner in value.items():
+        if name in SECRETS:
+            what, where = SECRETS[name]
+            raise SohoaError(
+                f"{path}.{name}: {what} in config.yaml is never read: remove it, use {where}"
+            )
         if name not in fields:
             raise SohoaError(_unknown(f"{path}.{name}", [f"{path}.{f}" for f in fields]))
         if dataclasses.is_dataclass(hints[name]) and inner is not None:

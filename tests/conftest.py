@@ -19,6 +19,7 @@ from sohoa.archive import build_pdfa, encode_page
 from sohoa.cli import main
 from sohoa.config import Settings, load_settings
 from sohoa.ocr import tesseract
+from tests import softhsm
 from tests.pki import Pki, running_pki
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,5 +90,33 @@ def unsigned_pdf() -> bytes:
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
     """A root -> issuing CA PKI with a timestamp server and CRLs on 127.0.0.1."""
-    with running_pki(tmp_path_factory.mktemp("pki")) as running:
+    # The server's watchdog must outlive the whole session: tests that use the TSA run from
+    # the first module that needs the PKI (test_certificates) to the last (test_token).
+    with running_pki(tmp_path_factory.mktemp("pki"), lifetime_s=3 * 3600) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def tokens(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> dict[str, softhsm.SoftToken]:
+    """SoftHSM2 tokens (made before this process first loads the module): 'signer' holds the
+    test PKI's signer, 'reviewer' the reviewer (a key change), 'mismatch' the signer's key
+    with the reviewer's certificate, 'expired' the expired signer; 'pulled' and 'resumed'
+    hold the signer again, for the tests that take them out."""
+    if not softhsm.available():
+        pytest.skip("softhsm2 or opensc not installed: run 'make setup'")
+    folder = tmp_path_factory.mktemp("softhsm")
+    softhsm.configure(folder)
+    p12 = {
+        "signer": pki.signer_p12,
+        "pulled": pki.signer_p12,  # taken out of its slot by a test
+        "resumed": pki.signer_p12,  # taken out in the middle of a batch
+        "reviewer": pki.reviewer_p12,
+        "expired": pki.expired_p12,
+    }
+    made = {
+        name: softhsm.make_token(folder, name, path, pki.passphrase) for name, path in p12.items()
+    }
+    made["mismatch"] = softhsm.make_token(
+        folder, "mismatch", pki.signer_p12, pki.passphrase, cert_from=pki.reviewer_p12
+    )
+    return made

@@ -41,10 +41,13 @@ class Pki:
     signer_p12: Path
     reviewer_p12: Path
     expired_p12: Path
+    expiring_p12: Path  # valid for 10 more days: inside the 30-day warning
+    future_p12: Path  # not valid before tomorrow
     stranger_p12: Path  # self-signed, chains to nothing we trust
     stranger_pem: Path
     tsa_url: str
     crl_url: str  # the intermediate's CRL, as written into the end-entity certificates
+    short_tsa_url: str  # a TSA whose certificate expires in 5 days (for timestamp renewal)
     passphrase: bytes = PASSPHRASE
 
 
@@ -152,7 +155,7 @@ def _timestamper(tsa: Party, chain: list[x509.Certificate]) -> DummyTimeStamper:
 class _Handler(BaseHTTPRequestHandler):
     timeout = 10
     routes: ClassVar[dict[str, bytes]] = {}
-    timestamper: ClassVar[DummyTimeStamper | None] = None
+    timestampers: ClassVar[dict[str, DummyTimeStamper]] = {}  # by path
 
     def _reply(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -170,27 +173,34 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if self.path != "/tsa" or not 0 < length <= MAX_BODY or self.timestamper is None:
+        timestamper = self.timestampers.get(self.path)
+        if timestamper is None or not 0 < length <= MAX_BODY:
             self._reply(400, b"bad request", "text/plain")
             return
         request = tsp.TimeStampReq.load(self.rfile.read(length))
-        response = self.timestamper.request_tsa_response(request)
+        response = timestamper.request_tsa_response(request)
         self._reply(200, response.dump(), "application/timestamp-reply")
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
-def _build(folder: Path, base: str) -> tuple[Pki, dict[str, bytes], DummyTimeStamper]:
+def _build(folder: Path, base: str) -> tuple[Pki, dict[str, bytes], dict[str, DummyTimeStamper]]:
     root = _issue("sohoa TEST Root CA", None, ca=True, days=(-1, 3650))
     inter = _issue("sohoa TEST Issuing CA", root, ca=True, crl_url=f"{base}/root.crl")
     crl_url = f"{base}/issuing.crl"
     signer = _issue("UBND phường Bến Nghé (TEST)", inter, ca=False, crl_url=crl_url)
     reviewer = _issue("Người kiểm tra (TEST)", inter, ca=False, crl_url=crl_url)
     expired = _issue("Expired signer (TEST)", inter, ca=False, crl_url=crl_url, days=(-30, -1))
+    expiring = _issue("Expiring signer (TEST)", inter, ca=False, crl_url=crl_url, days=(-1, 10))
+    future = _issue("Future signer (TEST)", inter, ca=False, crl_url=crl_url, days=(1, 365))
     tsa = _issue(
         "sohoa TEST TSA", inter, ca=False, crl_url=crl_url, eku=ExtendedKeyUsageOID.TIME_STAMPING
     )
+    short_tsa = _issue(
+        "sohoa TEST TSA, expiring", inter, ca=False, crl_url=crl_url,
+        eku=ExtendedKeyUsageOID.TIME_STAMPING, days=(-360, 5),
+    )  # fmt: skip
     stranger = _issue("Stranger (self-signed)", None, ca=False)
     files = {
         "root.pem": _pem(root.cert),
@@ -198,6 +208,8 @@ def _build(folder: Path, base: str) -> tuple[Pki, dict[str, bytes], DummyTimeSta
         "signer.p12": _p12(signer, [inter.cert]),
         "reviewer.p12": _p12(reviewer, [inter.cert]),
         "expired.p12": _p12(expired, [inter.cert]),
+        "expiring.p12": _p12(expiring, [inter.cert]),
+        "future.p12": _p12(future, [inter.cert]),
         "stranger.p12": _p12(stranger, []),
         "stranger.pem": _pem(stranger.cert),
     }
@@ -209,13 +221,20 @@ def _build(folder: Path, base: str) -> tuple[Pki, dict[str, bytes], DummyTimeSta
         signer_p12=folder / "signer.p12",
         reviewer_p12=folder / "reviewer.p12",
         expired_p12=folder / "expired.p12",
+        expiring_p12=folder / "expiring.p12",
+        future_p12=folder / "future.p12",
         stranger_p12=folder / "stranger.p12",
         stranger_pem=folder / "stranger.pem",
         tsa_url=f"{base}/tsa",
         crl_url=crl_url,
+        short_tsa_url=f"{base}/tsa-short",
     )
     routes = {"/root.crl": _crl(root), "/issuing.crl": _crl(inter, (expired.cert.serial_number,))}
-    return pki, routes, _timestamper(tsa, [inter.cert])
+    stampers = {
+        "/tsa": _timestamper(tsa, [inter.cert]),
+        "/tsa-short": _timestamper(short_tsa, [inter.cert]),
+    }
+    return pki, routes, stampers
 
 
 @contextmanager
@@ -225,7 +244,7 @@ def running_pki(folder: Path, lifetime_s: float = 300.0) -> Iterator[Pki]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    pki, handler.routes, handler.timestamper = _build(folder, base)
+    pki, handler.routes, handler.timestampers = _build(folder, base)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
     thread.daemon = True
     thread.start()

@@ -31,9 +31,9 @@ def test_key_is_parsed_once_for_many_signatures(
 ) -> None:
     spec = SignerSpec(pki.signer_p12, pki.passphrase, agency="cache test")
     load_signer.cache_clear()
-    signer = load_signer(spec)
-    assert isinstance(signer, KeptKeySigner)
     calls = _counting_key_loads(monkeypatch)
+    signer = load_signer(spec)  # parses it for the key check, once
+    assert isinstance(signer, KeptKeySigner)
     outputs = []
     for n in range(3):
         path = tmp_path / f"{n}.pdf"

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pikepdf
 import pytest
 from asn1crypto import crl as asn1_crl
+from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
@@ -18,6 +21,7 @@ from pyhanko.sign.validation.errors import NoDSSFoundError
 from sohoa.archive import (
     SignerSpec,
     check_pdfa,
+    check_spec,
     load_signer,
     sign_pdf,
     verapdf,
@@ -27,6 +31,7 @@ from sohoa.archive.verify import file_problems
 from sohoa.errors import SohoaError
 from tests import pdfa_audit
 from tests.pki import Pki
+from tests.seal import draw_seal
 
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 AGENCY = "UBND phường Bến Nghé"
@@ -48,7 +53,7 @@ def signer_spec(pki: Pki, level: str = "B-B", **changes: object) -> SignerSpec:
 def signed(
     pki: Pki, unsigned_pdf: bytes, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
-    """One signed file per level, and one B-T file with the visible stamp."""
+    """One signed file per level, one B-T file with the visible stamp, one B-LTA with the seal."""
     folder = tmp_path_factory.mktemp("signed")
     files = {}
     for level in LEVELS:
@@ -56,6 +61,9 @@ def signed(
         files[level].write_bytes(sign_pdf(unsigned_pdf, signer_spec(pki, level)))
     files["stamp"] = folder / "stamp.pdf"
     files["stamp"].write_bytes(sign_pdf(unsigned_pdf, signer_spec(pki, "B-T", visible_stamp=True)))
+    seal = draw_seal(folder / "seal.png")
+    files["seal"] = folder / "seal.pdf"
+    files["seal"].write_bytes(sign_pdf(unsigned_pdf, signer_spec(pki, "B-LTA", seal_image=seal)))
     (folder / "unsigned.pdf").write_bytes(unsigned_pdf)
     pdfa_audit.register(folder / "unsigned.pdf", *files.values())
     return files
@@ -136,6 +144,42 @@ def test_visible_stamp_shows_agency_and_iso_time_top_right(signed: dict[str, Pat
         assert (
             "/FontFile2" in descendant.FontDescriptor or "/FontFile3" in descendant.FontDescriptor
         )
+
+
+def _page_one(path: Path, dpi: int) -> np.ndarray:
+    with tempfile.TemporaryDirectory() as folder:
+        prefix = Path(folder) / "page"
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile", str(path),
+             str(prefix)],
+            check=True,
+        )  # fmt: skip
+        return np.asarray(Image.open(f"{prefix}.png").convert("RGB")).astype(int)
+
+
+def test_the_seal_is_drawn_top_right_at_its_real_size(signed: dict[str, Path]) -> None:
+    """Rendered at 72 dpi a point is a pixel: the red of the seal spans 36 mm."""
+    pixels = _page_one(signed["seal"], 72)
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    rows, columns = np.nonzero((red > 150) & (green < 90) & (blue < 90))
+    assert rows.size, "no red seal on page 1"
+    width, height = columns.max() - columns.min() + 1, rows.max() - rows.min() + 1
+    expected = 36 * 72 / 25.4  # 102 pt
+    assert abs(width - expected) <= 3 and abs(height - expected) <= 3, (width, height)
+    page_height, page_width = pixels.shape[:2]
+    assert columns.min() > page_width * 0.35 and rows.max() < page_height / 4  # top right
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(signed["seal"]), "-"], capture_output=True, text=True
+    ).stdout
+    assert AGENCY in text
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00", text), text[-300:]
+
+
+def test_a_seal_without_transparency_is_refused(pki: Pki, tmp_path: Path) -> None:
+    flat = tmp_path / "flat.png"
+    Image.new("RGB", (50, 50), (200, 16, 30)).save(flat)
+    with pytest.raises(SohoaError, match="must be a PNG with a transparent background"):
+        check_spec(signer_spec(pki, seal_image=flat))
 
 
 def test_a_reviewers_second_signature_keeps_the_first_valid(

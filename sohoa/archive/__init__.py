@@ -9,7 +9,13 @@ from sohoa.archive.dossier import (
     archive_file_name,
     record_metadata,
 )
-from sohoa.archive.keys import TEST_SUBJECT_CN, TestIdentity, create_test_identity
+from sohoa.archive.keys import (
+    TEST_SUBJECT_CN,
+    TestIdentity,
+    create_test_identity,
+    is_test_certificate,
+    signed_by_test_certificate,
+)
 from sohoa.archive.pdfa import (
     ArchivePage,
     build_pdfa,
@@ -17,7 +23,19 @@ from sohoa.archive.pdfa import (
     original_revision,
     with_metadata,
 )
-from sohoa.archive.sign import LEVELS, PassphraseRef, SignerSpec, check_spec, load_signer, sign_pdf
+from sohoa.archive.renew import TimestampChain, renew_timestamp, timestamp_chain
+from sohoa.archive.service import ServiceAddress, SigningService, signing_service
+from sohoa.archive.sign import (
+    LEVELS,
+    PassphraseRef,
+    SignerSpec,
+    check_spec,
+    identity_notes,
+    load_signer,
+    sign_pdf,
+    signer_facts,
+)
+from sohoa.archive.token import TokenSpec
 from sohoa.archive.verify import (
     PdfaCheck,
     SignatureCheck,
@@ -39,9 +57,13 @@ __all__ = [
     "RecordFacts",
     "RecordMetadata",
     "RegisterEntry",
+    "ServiceAddress",
     "SignatureCheck",
     "SignerSpec",
+    "SigningService",
     "TestIdentity",
+    "TimestampChain",
+    "TokenSpec",
     "archive_file_name",
     "build_pdfa",
     "build_xmp",
@@ -50,12 +72,19 @@ __all__ = [
     "create_test_identity",
     "encode_page",
     "file_problems",
+    "identity_notes",
+    "is_test_certificate",
     "load_signer",
     "original_revision",
     "read_sohoa_fields",
     "record_metadata",
+    "renew_timestamp",
     "sign_pdf",
     "signature_problems",
+    "signed_by_test_certificate",
+    "signer_facts",
+    "signing_service",
+    "timestamp_chain",
     "verify_signatures",
     "with_metadata",
 ]

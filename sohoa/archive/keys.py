@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -27,6 +28,25 @@ class TestIdentity:
     pkcs12: Path
     passphrase_file: Path
     certificate: Path  # PEM, the trust root for verifying files it signed
+
+
+def is_test_certificate(cert: asn1_x509.Certificate) -> bool:
+    """Whether `cert` is a TEST identity made by `sohoa init` (its subject says so)."""
+    return cert.subject.native.get("common_name") == TEST_SUBJECT_CN
+
+
+def signed_by_test_certificate(path: Path) -> bool:
+    """Whether any signature in the PDF at `path` was made with a TEST certificate (read from
+    the signatures' certificates; nothing is validated here)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    with path.open("rb") as handle:
+        reader = PdfFileReader(handle, strict=False)
+        return any(
+            is_test_certificate(embedded.signer_cert)
+            for embedded in reader.embedded_signatures
+            if embedded.sig_object_type != "/DocTimeStamp"
+        )
 
 
 def _write_private(path: Path, data: bytes) -> None:

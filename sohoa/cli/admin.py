@@ -36,7 +36,7 @@ def init(ctx: click.Context) -> None:
 
 
 VERIFY_COLUMNS = ("record", "ok", "problems", "pdfa_validator", "path", "source",
-                  "structure_validator")  # fmt: skip
+                  "structure_validator", "test_certificate")  # fmt: skip
 
 
 @click.command()
@@ -125,6 +125,7 @@ def verify(
             "path": r.path,
             "source": r.rel_path,
             "structure_validator": r.structure_validator,
+            "test_certificate": r.test_certificate,
         }
         for r in outcome.results
     ]

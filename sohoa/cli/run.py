@@ -56,7 +56,10 @@ def _run(request: RunRequest, settings: Settings) -> RunReport:
     from sohoa.pipeline import run_and_register
     from sohoa.progress import reporter_for
 
-    outcome = run_and_register(request, settings, reporter_for(err_console, output.QUIET))
+    notice = lambda text: err_console.print(text, highlight=False)  # noqa: E731
+    outcome = run_and_register(
+        request, settings, reporter_for(err_console, output.QUIET), notice=notice
+    )
     say_register_changes(outcome.register)
     return outcome.run
 

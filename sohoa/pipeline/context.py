@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sohoa.archive import DossierDefaults, PassphraseRef, SignerSpec, load_signer
+from sohoa.archive import (
+    DossierDefaults,
+    PassphraseRef,
+    SignerSpec,
+    TokenSpec,
+    load_signer,
+    signing_service,
+)
 from sohoa.classify import load_catalogue
 from sohoa.classify.registry import ModelRef
-from sohoa.config import Settings
+from sohoa.config import Settings, SigningConfig
+from sohoa.errors import SohoaError
 from sohoa.ocr import OcrSettings, PrepareSettings, tesseract
 from sohoa.ocr.codes import CodeSettings
 from sohoa.pipeline.models import active_model
 
 PASSPHRASE_ENV = "SOHOA_SIGNING_PASSPHRASE"
+PIN_ENV = "SOHOA_SIGNING_PIN"
 
 
 @dataclass(frozen=True)
@@ -58,15 +70,49 @@ def ocr_settings(settings: Settings) -> OcrSettings:
     return OcrSettings(**asdict(settings.ocr))
 
 
-def worker_settings(settings: Settings) -> WorkerSettings:
-    """Check what every record will need (tesseract languages, the signing key) before any runs."""
-    ocr = ocr_settings(settings)
-    tesseract.check_languages(ocr.languages)
-    archive, signing = settings.archive, settings.signing
-    agency = archive.agency
-    signer = SignerSpec(
+def resolve_pin(pin_file: str | None, environ: dict[str, str] | None = None) -> str:
+    """From SOHOA_SIGNING_PIN, else signing.pin_file; never from config.yaml itself (the
+    configuration refuses a `pin` key)."""
+    environ = dict(os.environ if environ is None else environ)
+    if environ.get(PIN_ENV):
+        return environ[PIN_ENV]
+    if not pin_file:
+        raise SohoaError(f"no token PIN: set {PIN_ENV} or signing.pin_file")
+    try:
+        return Path(pin_file).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SohoaError(
+            f"no token PIN: signing.pin_file {pin_file} is not readable ({exc.strerror})"
+        ) from exc
+
+
+def _token_spec(signing: SigningConfig) -> TokenSpec | None:
+    token = signing.pkcs11
+    if not token.module:
+        return None
+    return TokenSpec(
+        module=Path(token.module),
+        pin=resolve_pin(signing.pin_file),
+        sessions=token.sessions,
+        token_label=token.token_label,
+        token_serial=token.token_serial,
+        key_label=token.key_label,
+        key_id=token.key_id,
+        cert_label=token.cert_label,
+        cert_id=token.cert_id,
+    )
+
+
+def signer_spec(settings: Settings, *, with_key: bool = True) -> SignerSpec:
+    """The signing identity from `signing.*`: a PKCS#11 token when signing.pkcs11.module is
+    set, else the PKCS#12 file. `with_key=False`: the timestamp and validation settings only
+    (timestamp renewal needs no key, hence no PIN or passphrase)."""
+    signing = settings.signing
+    agency = settings.archive.agency
+    token = _token_spec(signing) if with_key else None
+    return SignerSpec(
         pkcs12=settings.signing_pkcs12,
-        passphrase=passphrase_ref(settings),
+        passphrase=passphrase_ref(settings) if with_key and not token else b"",
         location=agency,
         agency=agency,
         level=signing.level,
@@ -77,7 +123,20 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         crls=_paths(signing.crls),
         fetch_revocation=signing.fetch_revocation,
         visible_stamp=signing.visible_stamp,
+        seal_image=Path(signing.seal_image) if signing.seal_image else None,
+        seal_size_mm=signing.seal_size_mm,
+        pkcs11=token,
+        expiry_warning_days=signing.expiry_warning_days,
+        require_production=signing.require_production,
     )
+
+
+def worker_settings(settings: Settings) -> WorkerSettings:
+    """Check what every record will need (tesseract languages, the signing key) before any runs."""
+    ocr = ocr_settings(settings)
+    tesseract.check_languages(ocr.languages)
+    archive = settings.archive
+    signer = signer_spec(settings)
     load_signer(signer)
     classify = settings.classify
     return WorkerSettings(
@@ -96,3 +155,15 @@ def worker_settings(settings: Settings) -> WorkerSettings:
         model=active_model(settings, load_catalogue(list(classify.catalogue))),
         model_review_threshold=classify.model_review_threshold,
     )
+
+
+@contextmanager
+def token_signing(work: WorkerSettings) -> Iterator[WorkerSettings]:
+    """With a PKCS#11 token: the batch's signing service in this process, and worker settings
+    that send it their digests (no PIN, no module). Otherwise the settings as they are."""
+    spec = work.signer
+    if spec.pkcs11 is None or work.engine == "null":
+        yield work
+        return
+    with signing_service(spec.pkcs11, load_signer(spec)) as service:
+        yield replace(work, signer=replace(spec, pkcs11=None, service=service.address))

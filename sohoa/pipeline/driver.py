@@ -11,6 +11,7 @@ import os
 import socket
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -18,11 +19,12 @@ from typing import Protocol
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from sohoa.archive import identity_notes
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
 from sohoa.ingest import discover
 from sohoa.pipeline.cluster import dashboard_address, dask_client, usable_cores
-from sohoa.pipeline.context import WorkerSettings, record_uid, worker_settings
+from sohoa.pipeline.context import WorkerSettings, record_uid, token_signing, worker_settings
 from sohoa.pipeline.quarantine import set_aside_for_resume
 from sohoa.pipeline.worker import ARCHIVE_FAULTS, RecordTask, digest_records, process_record
 from sohoa.records import (
@@ -443,18 +445,31 @@ def _loop(client, run: _Run, window: int) -> None:
         batch = completed.next_batch(block=True)
 
 
-def run_batch(request: RunRequest, settings: Settings, reporter: Reporter) -> RunReport:
-    """Process every record of the batch not yet done; safe to repeat and to interrupt."""
+def run_batch(
+    request: RunRequest,
+    settings: Settings,
+    reporter: Reporter,
+    notice: Callable[[str], None] | None = None,
+) -> RunReport:
+    """Process every record of the batch not yet done; safe to repeat and to interrupt.
+    `notice` hears, once everything is checked and before any record runs, what must be said
+    about the signing identity (the TEST key, a certificate that expires soon)."""
     with open_database(settings.database_url) as factory:
-        return _run_batch(factory, request, settings, reporter)
+        return _run_batch(factory, request, settings, reporter, notice)
 
 
 def _run_batch(
-    factory: sessionmaker[Session], request: RunRequest, settings: Settings, reporter: Reporter
+    factory: sessionmaker[Session],
+    request: RunRequest,
+    settings: Settings,
+    reporter: Reporter,
+    notice: Callable[[str], None] | None,
 ) -> RunReport:
     work_settings = replace(worker_settings(settings), engine=request.engine)
     owner = _owner()
     batch_id, name, root, queue = _plan(factory, request, settings, owner)
+    for note in identity_notes(work_settings.signer) if notice else ():
+        notice(note)
     report = RunReport(batch=name)
     run = _Run(batch_id, name, root, owner, work_settings, factory, reporter, report, queue,
                db_retry_s=settings.pipeline.db_retry_s)  # fmt: skip
@@ -467,7 +482,10 @@ def _run_batch(
     try:
         if queue:
             dashboard = dashboard_address(settings)
-            with dask_client(int(workers), request.scheduler, dashboard) as client:
+            with (
+                token_signing(work_settings) as run.settings,
+                dask_client(int(workers), request.scheduler, dashboard) as client,
+            ):
                 _loop(client, run, window=max(2, int(workers) * per_worker))
         finished = True
     except KeyboardInterrupt:

@@ -24,7 +24,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa import __version__
-from sohoa.archive import check_pdfa, file_problems, structure
+from sohoa.archive import check_pdfa, file_problems, signed_by_test_certificate, structure
 from sohoa.archive.verify import QUICK_CHECK, structure_problems
 from sohoa.config import Settings
 from sohoa.pipeline.cluster import dashboard_address, dask_client, usable_cores
@@ -71,6 +71,7 @@ class VerifyResult:
     pdfa_validator: str | None  # "veraPDF 1.28.2" or "pikepdf quick check"; None: not checked
     rel_path: str = ""
     structure_validator: str | None = None  # "libqpdf 12.4.2"
+    test_certificate: bool | None = None  # signed with a TEST certificate; None: unreadable
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def verify_files(items: list[VerifyItem], roots: list[Path]) -> list[VerifyResul
     for item in readable:
         found[item.uid] += structure_problems(Path(item.path))
     pdfa = check_pdfa([Path(item.path) for item in readable])
+    readable_uids = {item.uid for item in readable}
     results = []
     for item in items:
         verdict = pdfa.get(Path(item.path))
@@ -133,6 +135,9 @@ def verify_files(items: list[VerifyItem], roots: list[Path]) -> list[VerifyResul
                 pdfa_validator=verdict.validator if verdict else None,
                 rel_path=item.rel_path,
                 structure_validator=structure.VALIDATOR,
+                test_certificate=signed_by_test_certificate(Path(item.path))
+                if item.uid in readable_uids
+                else None,
             )
         )
     return results

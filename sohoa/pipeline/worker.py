@@ -32,6 +32,7 @@ from sohoa.archive import (
     record_metadata,
     sign_pdf,
     signature_problems,
+    signer_facts,
     verify_signatures,
 )
 from sohoa.archive.verify import PdfReadError
@@ -401,7 +402,10 @@ def _process(
         pages=tuple(pages.rows),
         output_path=str(output),
         output_sha256=sha256_bytes(signed),
-        metadata={**meta.as_json(), **pages.codes, **signed_source},
+        metadata={
+            **meta.as_json(), **pages.codes, **signed_source,
+            "signed_by": signer_facts(settings.signer),
+        },
         events=events + _signature_events(source_signatures),
     )
 

@@ -104,3 +104,15 @@ def archived_per_day(session: Session, zone: ZoneInfo) -> list[tuple[dt.date, in
     """(day in `zone`, records archived that day): the burn-up without a register."""
     archived = Record.state.in_(ARCHIVED_STATES)
     return per_local_day(session, Record.archived_at, zone, archived)
+
+
+def test_signed(session: Session, limit: int) -> tuple[int, list[tuple[str, str]]]:
+    """Archived records whose file the TEST key of `sohoa init` signed: how many, and the
+    first `limit` of them (record id, file), by id."""
+    signed_by_test = Record.meta["signed_by"]["test_certificate"].as_boolean().is_(True)
+    archived = Record.state.in_(ARCHIVED_STATES) & signed_by_test
+    total = session.scalar(select(func.count()).select_from(Record).where(archived)) or 0
+    first = session.execute(
+        select(Record.uid, Record.output_path).where(archived).order_by(Record.id).limit(limit)
+    )
+    return total, [(uid, path or "") for uid, path in first]

@@ -175,6 +175,8 @@ def export_rows(session: Session, batch_id: int | None = None) -> Iterator[dict[
             "metadata": record.meta,
             # NĐ 30/2020 Phụ lục VI dossier fields (FileCode, Title, ...), also in `metadata`.
             "dossier": (record.meta or {}).get("dossier"),
+            # true: signed with the TEST key of `sohoa init`, worth nothing in law
+            "test_certificate": (record.meta or {}).get("signed_by", {}).get("test_certificate"),
         }
 
 

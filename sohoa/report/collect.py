@@ -46,8 +46,17 @@ def collect_report_data(
         failures=tuple(_failures(session)),
         reviews=tuple(_reviews(session, names)),
         verification=verification_status(session),
+        **_test_signed(session),
         **parts,
     )
+
+
+TEST_SIGNED_LISTED = 50
+
+
+def _test_signed(session: Session) -> dict:
+    total, first = audit.test_signed(session, TEST_SIGNED_LISTED)
+    return {"test_signed_total": total, "test_signed": tuple(first)}
 
 
 def _from_register(

@@ -75,6 +75,10 @@ class ReportData:
     missing: tuple[MissingDossier, ...] = ()  # the first MISSING_SHOWN, by code
     missing_total: int = 0  # register items not scanned (without a register: 0)
     timezone: str = "UTC"  # IANA name: the days of the burn-up and the times shown
+    # Archived files signed with the TEST key of `sohoa init` (worth nothing in law): how
+    # many, and the first of them (record id, file) for the reader to find.
+    test_signed_total: int = 0
+    test_signed: tuple[tuple[str, str], ...] = ()
 
     @property
     def percent(self) -> float:

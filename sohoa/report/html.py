@@ -276,7 +276,8 @@ def _verification(data: ReportData) -> str:
 <td class="num" id="verify-never">{v.never}</td></tr>
 </table>
 {warning}
-<p class="muted">Theo lần chạy <code>sohoa verify</code> gần nhất của mỗi hồ sơ đã lưu trữ.</p>"""
+<p class="muted">Theo lần chạy <code>sohoa verify</code> gần nhất của mỗi hồ sơ đã lưu trữ.</p>
+{_test_signed(data)}"""
 
 
 def _missing_row(item: MissingDossier) -> str:
@@ -308,3 +309,21 @@ def _missing(data: ReportData) -> str:
 <th class="num">Năm</th><th>Nơi lưu giữ</th></tr>
 {rows}
 </table>"""
+
+
+def _test_signed(data: ReportData) -> str:
+    """Files signed with the TEST key: named, so that nobody takes them for real copies."""
+    if not data.test_signed_total:
+        return '<p id="test-signed" data-count="0">Không có tệp nào ký bằng chứng thư TEST.</p>'
+    rows = "\n".join(
+        f"<tr><td><code>{escape(uid)}</code></td><td>{escape(path)}</td></tr>"
+        for uid, path in data.test_signed
+    )
+    more = data.test_signed_total - len(data.test_signed)
+    tail = f"<p>… và {more} tệp khác.</p>" if more > 0 else ""
+    return f"""<p id="test-signed" data-count="{data.test_signed_total}" class="bad">
+<strong>{data.test_signed_total}</strong> tệp ký bằng chứng thư TEST (không có giá trị pháp lý):
+</p>
+<table id="test-signed-files"><tr><th>Hồ sơ</th><th>Tệp</th></tr>
+{rows}
+</table>{tail}"""
