@@ -10,7 +10,7 @@ from sohoa.ocr.prepare import PreparedPage
 
 @dataclass(frozen=True)
 class OcrSettings:
-    languages: str = "vie+eng"
+    languages: str = "vie"
     default_dpi: float = 300.0
     min_dpi: float = 200.0
     low_confidence: float = 60.0
