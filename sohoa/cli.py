@@ -868,5 +868,9 @@ def sample(
     )
 
 
+from sohoa.cli_search import search_command  # noqa: E402
+
+main.add_command(search_command)
+
 if __name__ == "__main__":
     main()

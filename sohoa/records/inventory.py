@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import exists, insert, select, update
 from sqlalchemy.orm import Session
 
+from sohoa import search
 from sohoa.errors import SohoaError
 from sohoa.records import summary
 from sohoa.records.models import Batch, InventoryItem, Record, RecordState
@@ -300,6 +301,7 @@ def _upsert(session: Session, rows: dict[str, dict[str, Any]], report: ImportRep
     if changed:
         # Bulk UPDATE by primary key (SQLAlchemy 2 "executemany" form).
         session.execute(update(InventoryItem), changed)
+        search.refresh_items(session, (row["id"] for row in changed))
     if new or changed:  # items came, or moved to another procedure, unit or year
         summary.rebuild_cells(session)
     report.added, report.changed = len(new), len(changed)
@@ -503,6 +505,7 @@ def link_records(
             )
     if changes:
         session.execute(update(Record), changes)
+        search.index_records(session, (change["id"] for change in changes))
     summary.refresh_items(session, touched)
     if listing:
         report.unscanned = list(_unscanned(session))

@@ -1,0 +1,95 @@
+"""The user's query, parsed into terms and fields. Nothing the user types reaches an engine
+as syntax: engines get queries built from these tokens only (sohoa.search.engine)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sohoa.errors import SohoaError
+from sohoa.search.text import doc_number_key, fold, tokens
+
+# field:value names and what they match.
+FIELDS = {"code": "code", "ma": "code", "cccd": "cccd", "cmnd": "cccd", "so": "so", "year": "year",
+          "nam": "year"}  # fmt: skip
+# A prefix shorter than this would expand to most of the vocabulary.
+MIN_PREFIX = 2
+_CHUNK = re.compile(r'"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+)')
+
+
+@dataclass(frozen=True)
+class Term:
+    """One thing every hit must contain: a word, a prefix, or a phrase (several tokens in a
+    row). `exact` keeps the diacritics the user typed, `folded` has none."""
+
+    exact: tuple[str, ...]
+    folded: tuple[str, ...]
+    prefix: bool = False
+
+    @property
+    def is_phrase(self) -> bool:
+        return len(self.folded) > 1
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    terms: tuple[Term, ...]
+    code: str | None = None
+    cccd: str | None = None
+    doc_number: str | None = None
+    year: int | None = None
+    ignored: tuple[str, ...] = field(default=())  # field:value pairs that could not be used
+
+    @property
+    def has_fields(self) -> bool:
+        return any(v is not None for v in (self.code, self.cccd, self.doc_number, self.year))
+
+
+def _term(text: str, prefix: bool = False) -> Term | None:
+    words = tokens(text)
+    if not words:
+        return None
+    if prefix and len(words[-1]) < MIN_PREFIX:
+        prefix = False
+    return Term(tuple(words), tuple(fold(w) for w in words), prefix)
+
+
+def parse_query(text: str, max_chars: int) -> ParsedQuery:
+    """Words (all must match), "quoted phrases", prefixes (`Nguy*`), and field:value for
+    code, cccd (or cmnd), so (document number) and year. A word with punctuation inside
+    ("15/QĐ-UBND", "15/03/2019") is a phrase of its parts."""
+    if len(text) > max_chars:
+        raise SohoaError(f"the query has {len(text)} characters; the limit is {max_chars}")
+    terms: list[Term] = []
+    fields: dict[str, str] = {}
+    ignored: list[str] = []
+    for match in _CHUNK.finditer(text):
+        if match["phrase"] is not None:
+            term = _term(match["phrase"])
+        else:
+            word = match["word"]
+            name, colon, value = word.partition(":")
+            if colon and fold(name) in FIELDS and value:
+                fields[FIELDS[fold(name)]] = value
+                continue
+            term = _term(word, prefix=word.endswith("*"))
+        if term is not None:
+            terms.append(term)
+    year = fields.get("year")
+    if year is not None and not (year.isascii() and year.isdigit() and len(year) == 4):
+        ignored.append(f"year:{year}")
+        year = None
+    parsed = ParsedQuery(
+        tuple(terms),
+        code=fields.get("code"),
+        cccd=fields.get("cccd"),
+        doc_number=doc_number_key(fields["so"]) if "so" in fields else None,
+        year=int(year) if year else None,
+        ignored=tuple(ignored),
+    )
+    if not parsed.terms and not parsed.has_fields:
+        raise SohoaError(
+            'the query has no word to search for: give words, a "phrase" or field:value '
+            "(code, cccd, so, year)"
+        )
+    return parsed
