@@ -67,7 +67,9 @@ def _date(rng: np.random.Generator, year: int) -> dt.date:
     return dt.date(year, 1, 1) + dt.timedelta(days=int(rng.integers(365)))
 
 
-def dossier(rng: np.random.Generator, number: int, name: str | None = None) -> Dossier:
+def dossier(
+    rng: np.random.Generator, number: int, name: str | None = None, *, name_in_title: bool = True
+) -> Dossier:
     procedure = CATALOGUE[int(rng.integers(len(CATALOGUE)))]
     year = int(rng.integers(2010, 2026))
     name = name or person(rng)
@@ -97,7 +99,7 @@ def dossier(rng: np.random.Generator, number: int, name: str | None = None) -> D
         words = " ".join(FILLER[int(rng.integers(10)) :])
         pages.append("\n".join(["THÔNG TIN BỔ SUNG", *members, words, f"Mã hồ sơ: {code}"]))
     unit = UNITS[int(rng.integers(len(UNITS)))]
-    title = f"{procedure['name']} - {name}"
+    title = f"{procedure['name']} - {name}" if name_in_title else procedure["name"]
     return Dossier(
         code, title, procedure["key"], procedure["code"], year, unit, name, cccd, tuple(pages)
     )

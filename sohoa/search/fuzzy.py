@@ -20,7 +20,7 @@ _LETTERS = string.ascii_lowercase
 # Pairs tesseract confuses on scans (vn-records.md: OCR of Vietnamese), both ways.
 _CONFUSIONS = (("rn", "m"), ("li", "h"), ("cl", "d"), ("vv", "w"), ("ii", "u"), ("in", "m"),
                ("nn", "m"), ("c", "e"), ("l", "i"), ("n", "u"), ("h", "b"))  # fmt: skip
-MAX_PER_WORD = 12  # alternatives kept per word, nearest first in the candidates' order
+MAX_PER_WORD = 40  # alternatives kept per word
 
 
 def _one_edit(word: str) -> set[str]:

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sohoa.records.models import Batch, InventoryItem, Record
+from sohoa.records.models import Batch, InventoryItem, Record, SearchDoc
 from sohoa.search.engine import Alternatives
 from sohoa.search.index import dossier_of, page_texts
-from sohoa.search.parse import ParsedQuery
+from sohoa.search.parse import ParsedQuery, plain_run
 from sohoa.search.text import fold_same_length
 
 SNIPPET_CHARS = 160
+_YEAR = re.compile(r"(19|20)[0-9]{2}")
 MARK_OPEN, MARK_CLOSE = "«", "»"
 
 
@@ -35,27 +36,51 @@ class Hit:
     path: str | None  # the signed PDF/A
 
 
-def _patterns(query: ParsedQuery, alternatives: Alternatives) -> list[re.Pattern[str]]:
+def _term_regexes(query: ParsedQuery, alternatives: Alternatives) -> list[str]:
+    """One regex per term over folded text: the word or its alternatives, or the phrase."""
     found = []
     for term in query.terms:
         phrase = term.is_phrase
         words = [(w,) for w in term.folded] if phrase else [alternatives.of(term.folded[0])]
         parts = ["(?:" + "|".join(re.escape(w) for w in options) + ")" for options in words]
-        tail = r"\w*" if term.prefix else r"(?!\w)"
-        found.append(re.compile(r"(?<!\w)" + r"\W+".join(parts) + tail))
+        found.append(r"\W+".join(parts) + (r"\w*" if term.prefix else ""))
     return found
 
 
-def _best_page(pages: list[str], patterns: list[re.Pattern[str]]) -> tuple[int | None, str]:
-    best: tuple[int, int] | None = None  # (terms found, -page)
+def _bounded(source: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + source + r"(?!\w)")
+
+
+@dataclass
+class _Candidate:
+    record_id: int
+    score: float
+    match: str
+    run: int = 0  # most query terms found side by side on one page ("Nguyễn Văn Bình")
+    page: int | None = None
+    year_named: bool = False  # the dossier's year is a word of the query
+
+
+def _read_pages(candidate: _Candidate, pages: list[str], terms: list[str]) -> None:
+    """Where the candidate's best page is, and how many terms stand there in a row."""
+    singles = [_bounded(t) for t in terms]
+    best = (0, 0)  # (run, terms found)
     for number, text in enumerate(pages, start=1):
         folded = fold_same_length(text)
-        score = sum(1 for p in patterns if p.search(folded))
-        if score and (best is None or score > best[0]):
-            best = (score, number)
-    if best is None:
-        return None, ""
-    return best[1], _snippet(pages[best[1] - 1], patterns)
+        present = [bool(p.search(folded)) for p in singles]
+        run = 1 if any(present) else 0
+        for start in range(len(terms)):
+            for end in range(len(terms), start + run, -1):  # longest first, beyond the best
+                if all(present[start:end]) and _bounded(r"\W+".join(terms[start:end])).search(
+                    folded
+                ):
+                    run = end - start
+                    break
+        found = (run, sum(present))
+        if found > best:
+            best = found
+            candidate.page = number
+    candidate.run = best[0]
 
 
 def _snippet(text: str, patterns: list[re.Pattern[str]]) -> str:
@@ -76,14 +101,45 @@ def _snippet(text: str, patterns: list[re.Pattern[str]]) -> str:
     return ("…" if start else "") + body + ("…" if end < len(text) else "")
 
 
-def describe(
+def rank(
     session: Session,
-    ranked: list[tuple[int, float, str]],
+    candidates: list[tuple[int, float, str]],
     query: ParsedQuery,
     alternatives: Alternatives,
+    limit: int,
 ) -> list[Hit]:
-    """Hits for (record id, score, match kind), in that order."""
-    ids = [record_id for record_id, _score, _match in ranked]
+    """The best `limit` hits of the engines' candidates (record id, score, match kind):
+    the query's words side by side on a page first (a name is found as a name, not as
+    three words of three people), then the dossiers of a year the query names ("Nguyễn
+    Văn Bình 2019": the 2019 dossier before a birth date in 2019), then exact words before
+    misread ones, then the engine's score (which ranks the user's own diacritics first)."""
+    ids = [record_id for record_id, _score, _match in candidates]
+    pages = page_texts(session, ids)
+    terms = _term_regexes(query, alternatives)
+    ranked = [_Candidate(*candidate) for candidate in candidates]
+    named = {int(t.folded[0]) for t in query.terms if _YEAR.fullmatch(t.folded[0])}
+    years: dict[int, int | None] = {}
+    if named:
+        chosen = select(SearchDoc.record_id, SearchDoc.year).where(SearchDoc.record_id.in_(ids))
+        years = dict(session.execute(chosen).tuples().all())
+    for candidate in ranked:
+        _read_pages(candidate, pages.get(candidate.record_id, []), terms)
+        candidate.year_named = years.get(candidate.record_id) in named
+    # A misread word counts only inside the whole name or title, side by side: alone, one
+    # edit away from a short word is nearly any word.
+    first, end = plain_run(query)
+    ranked = [c for c in ranked if c.match != "fuzzy" or c.run >= max(1, end - first)]
+    ranked.sort(key=lambda c: (-c.run, not c.year_named, c.match == "fuzzy", -c.score))
+    return _describe(session, ranked[:limit], pages, [_bounded(t) for t in terms])
+
+
+def _describe(
+    session: Session,
+    ranked: list[_Candidate],
+    pages: dict[int, list[str]],
+    patterns: list[re.Pattern[str]],
+) -> list[Hit]:
+    ids = [candidate.record_id for candidate in ranked]
     rows = {
         row.id: row
         for row in session.execute(
@@ -95,13 +151,12 @@ def describe(
             .where(Record.id.in_(ids))
         )
     }  # fmt: skip
-    pages = page_texts(session, ids)
-    patterns = _patterns(query, alternatives)
     hits = []
-    for record_id, score, match in ranked:
-        row = rows[record_id]
+    for candidate in ranked:
+        row = rows[candidate.record_id]
         dossier = dossier_of(row.meta, row)
-        page, snippet = _best_page(pages.get(record_id, []), patterns)
+        page = candidate.page
+        text = pages[row.id][page - 1] if page else dossier.title
         hits.append(
             Hit(
                 record_id=row.uid,
@@ -111,10 +166,10 @@ def describe(
                 year=dossier.year,
                 state=row.state,
                 batch=row.batch,
-                score=round(score, 4),
-                match=match,
+                score=round(candidate.score, 4),
+                match=candidate.match,
                 page=page,
-                snippet=snippet or _snippet(dossier.title, patterns),
+                snippet=_snippet(text, patterns),
                 path=row.output_path,
             )
         )

@@ -30,7 +30,7 @@ from sohoa.search.text import doc_number_key, fold, identifiers, index_text
 CHUNK = 500  # records per round trip when many are (re)indexed
 # Words kept for fuzzy lookups: letters only (numbers are matched exactly), of a length
 # where a misread letter still leaves a recognisable word.
-FUZZY_MIN, FUZZY_MAX = 3, 12
+FUZZY_MIN, FUZZY_MAX = 2, 12
 _DOC_NUMBER_FIELDS = 80  # search_identifiers.value length
 
 

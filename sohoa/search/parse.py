@@ -4,7 +4,7 @@ as syntax: engines get queries built from these tokens only (sohoa.search.engine
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sohoa.errors import SohoaError
 from sohoa.search.text import doc_number_key, fold, tokens
@@ -93,3 +93,29 @@ def parse_query(text: str, max_chars: int) -> ParsedQuery:
             "(code, cccd, so, year)"
         )
     return parsed
+
+
+def plain_run(query: ParsedQuery) -> tuple[int, int]:
+    """(start, end) of the longest run of plain words in the query's terms: letters only,
+    no phrase or prefix (a name, a title)."""
+    best: tuple[int, int] = (0, 0)
+    start = 0
+    for index, term in enumerate([*query.terms, None]):
+        plain = term is not None and not term.is_phrase and not term.prefix
+        if not (plain and term.folded[0].isalpha()):
+            if index - start > best[1] - best[0]:
+                best = (start, index)
+            start = index + 1
+    return best
+
+
+def side_by_side(query: ParsedQuery) -> ParsedQuery | None:
+    """The query with its plain run (above) made one phrase, or None when the run is
+    shorter than two words. Its hits have the words side by side: "Nguyễn Văn Bình 2019"
+    finds the person before three people's words."""
+    first, end = plain_run(query)
+    if end - first < 2:
+        return None
+    run = query.terms[first:end]
+    phrase = Term(tuple(t.exact[0] for t in run), tuple(t.folded[0] for t in run))
+    return replace(query, terms=(*query.terms[:first], phrase, *query.terms[end:]))

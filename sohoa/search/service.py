@@ -16,7 +16,10 @@ from sohoa.errors import SohoaError
 from sohoa.records.db import database_session
 from sohoa.records.models import Batch, SearchAccess
 from sohoa.search import engine, fuzzy, hits, index
-from sohoa.search.parse import parse_query
+from sohoa.search.parse import parse_query, side_by_side
+
+CANDIDATES_PER_HIT = 3
+MIN_CANDIDATES = 60
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class SearchSettings:
     max_query_chars: int = 500
     default_limit: int = 20
     max_limit: int = 1000
-    fuzzy: bool = True  # look for words OCR misread when the exact words find too few
+    fuzzy: bool = True  # also look for words OCR misread (ranked after the exact words)
 
 
 def search_settings(settings: Settings) -> SearchSettings:
@@ -84,18 +87,25 @@ def find_in(session: Session, request: SearchRequest, config: SearchSettings) ->
             raise SohoaError(f"no batch named {request.batch!r}")
     filters = engine.Filters(request.procedure, request.unit, request.year, batch_id,
                              request.state)  # fmt: skip
+    # Candidates beyond the limit: the final order looks at the words on the pages.
+    pool = min(max(limit * CANDIDATES_PER_HIT, MIN_CANDIDATES), config.max_limit)
     match = "text" if query.terms else "field"
-    ranked = [(r, s, match) for r, s in engine.run(session, query, filters, limit)]
+    ranked: list[tuple[int, float, str]] = []
+    for variant in (side_by_side(query), query):  # a name as a name first, then its words
+        if variant is not None:
+            found = [r for r, _s, _m in ranked]
+            more = engine.run(session, variant, filters, pool, excluded=found)
+            ranked += [(r, s, match) for r, s in more]
     alternatives = engine.NO_ALTERNATIVES
     words = fuzzy.fuzzy_words(query.terms)
-    if config.fuzzy and len(ranked) < limit and words:
+    if config.fuzzy and words:
         alternatives = fuzzy.alternatives(session, words)
         if alternatives.by_word:
             found = [r for r, _s, _m in ranked]
-            more = engine.run(session, query, filters, limit - len(ranked),
-                              alternatives=alternatives, excluded=found)  # fmt: skip
+            more = engine.run(session, query, filters, pool, alternatives=alternatives,
+                              excluded=found)  # fmt: skip
             ranked += [(r, s, "fuzzy") for r, s in more]
-    result = hits.describe(session, ranked, query, alternatives)
+    result = hits.rank(session, ranked, query, alternatives, limit)
     session.add(
         SearchAccess(
             os_user=_os_user(),
