@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 from sohoa.records.models import Batch, InventoryItem, Record, SearchDoc
 from sohoa.search.engine import Alternatives
 from sohoa.search.index import dossier_of, page_texts
-from sohoa.search.parse import ParsedQuery, plain_run
+from sohoa.search.parse import ParsedQuery, named_years, plain_run
 from sohoa.search.text import fold_same_length
 
 SNIPPET_CHARS = 160
-_YEAR = re.compile(r"(19|20)[0-9]{2}")
 MARK_OPEN, MARK_CLOSE = "«", "»"
 
 
@@ -59,28 +58,33 @@ class _Candidate:
     run: int = 0  # most query terms found side by side on one page ("Nguyễn Văn Bình")
     page: int | None = None
     year_named: bool = False  # the dossier's year is a word of the query
+    recurs: int = 0  # times the words stand side by side in the dossier
 
 
 def _read_pages(candidate: _Candidate, pages: list[str], terms: list[str]) -> None:
-    """Where the candidate's best page is, and how many terms stand there in a row."""
+    """Where the candidate's best page is, how many terms stand there in a row, and how
+    often that row recurs in the dossier (an applicant's name is on the form, the ID card
+    copy and the signature; a relative's once)."""
     singles = [_bounded(t) for t in terms]
+    folded_pages = [fold_same_length(text) for text in pages]
     best = (0, 0)  # (run, terms found)
-    for number, text in enumerate(pages, start=1):
-        folded = fold_same_length(text)
+    best_row = ""
+    for number, folded in enumerate(folded_pages, start=1):
         present = [bool(p.search(folded)) for p in singles]
-        run = 1 if any(present) else 0
+        run, row = (1, "") if any(present) else (0, "")
         for start in range(len(terms)):
             for end in range(len(terms), start + run, -1):  # longest first, beyond the best
-                if all(present[start:end]) and _bounded(r"\W+".join(terms[start:end])).search(
-                    folded
-                ):
-                    run = end - start
+                joined = r"\W+".join(terms[start:end])
+                if all(present[start:end]) and _bounded(joined).search(folded):
+                    run, row = end - start, joined
                     break
-        found = (run, sum(present))
-        if found > best:
-            best = found
+        if (run, sum(present)) > best:
+            best, best_row = (run, sum(present)), row
             candidate.page = number
     candidate.run = best[0]
+    if best_row:
+        pattern = _bounded(best_row)
+        candidate.recurs = sum(len(pattern.findall(folded)) for folded in folded_pages)
 
 
 def _snippet(text: str, patterns: list[re.Pattern[str]]) -> str:
@@ -111,13 +115,14 @@ def rank(
     """The best `limit` hits of the engines' candidates (record id, score, match kind):
     the query's words side by side on a page first (a name is found as a name, not as
     three words of three people), then the dossiers of a year the query names ("Nguyễn
-    Văn Bình 2019": the 2019 dossier before a birth date in 2019), then exact words before
-    misread ones, then the engine's score (which ranks the user's own diacritics first)."""
+    Văn Bình 2019": the 2019 dossier before a birth date in 2019), then the dossiers where
+    the words recur side by side, then exact words before misread ones, then the engine's
+    score (which ranks the user's own diacritics first)."""
     ids = [record_id for record_id, _score, _match in candidates]
     pages = page_texts(session, ids)
     terms = _term_regexes(query, alternatives)
     ranked = [_Candidate(*candidate) for candidate in candidates]
-    named = {int(t.folded[0]) for t in query.terms if _YEAR.fullmatch(t.folded[0])}
+    named = named_years(query)
     years: dict[int, int | None] = {}
     if named:
         chosen = select(SearchDoc.record_id, SearchDoc.year).where(SearchDoc.record_id.in_(ids))
@@ -129,7 +134,7 @@ def rank(
     # edit away from a short word is nearly any word.
     first, end = plain_run(query)
     ranked = [c for c in ranked if c.match != "fuzzy" or c.run >= max(1, end - first)]
-    ranked.sort(key=lambda c: (-c.run, not c.year_named, c.match == "fuzzy", -c.score))
+    ranked.sort(key=lambda c: (-c.run, not c.year_named, -c.recurs, c.match == "fuzzy", -c.score))
     return _describe(session, ranked[:limit], pages, [_bounded(t) for t in terms])
 
 

@@ -14,6 +14,7 @@ FIELDS = {"code": "code", "ma": "code", "cccd": "cccd", "cmnd": "cccd", "so": "s
           "nam": "year"}  # fmt: skip
 # A prefix shorter than this would expand to most of the vocabulary.
 MIN_PREFIX = 2
+_YEAR = re.compile(r"(?:19|20)[0-9]{2}")
 _CHUNK = re.compile(r'"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+)')
 
 
@@ -119,3 +120,8 @@ def side_by_side(query: ParsedQuery) -> ParsedQuery | None:
     run = query.terms[first:end]
     phrase = Term(tuple(t.exact[0] for t in run), tuple(t.folded[0] for t in run))
     return replace(query, terms=(*query.terms[:first], phrase, *query.terms[end:]))
+
+
+def named_years(query: ParsedQuery) -> set[int]:
+    """The years the query names as plain words ("Nguyễn Văn Bình 2019")."""
+    return {int(t.folded[0]) for t in query.terms if _YEAR.fullmatch(t.folded[0])}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ from sohoa.errors import SohoaError
 from sohoa.records.db import database_session
 from sohoa.records.models import Batch, SearchAccess
 from sohoa.search import engine, fuzzy, hits, index
-from sohoa.search.parse import parse_query, side_by_side
+from sohoa.search.parse import named_years, parse_query, side_by_side
 
 CANDIDATES_PER_HIT = 3
 MIN_CANDIDATES = 60
@@ -91,20 +91,25 @@ def find_in(session: Session, request: SearchRequest, config: SearchSettings) ->
     pool = min(max(limit * CANDIDATES_PER_HIT, MIN_CANDIDATES), config.max_limit)
     match = "text" if query.terms else "field"
     ranked: list[tuple[int, float, str]] = []
-    for variant in (side_by_side(query), query):  # a name as a name first, then its words
-        if variant is not None:
-            found = [r for r, _s, _m in ranked]
-            more = engine.run(session, variant, filters, pool, excluded=found)
-            ranked += [(r, s, match) for r, s in more]
+    # A name as a name first, then its words anywhere, then with misread words; each in
+    # the dossiers of the year the query names first, if it names one (a common name
+    # fills any pool with other years).
+    years = named_years(query)
+    in_year = [replace(filters, year=years.pop())] if len(years) == 1 and not filters.year else []
+    plans = [(v, where, engine.NO_ALTERNATIVES, match)
+             for v in (side_by_side(query), query) if v is not None
+             for where in (*in_year, filters)]  # fmt: skip
     alternatives = engine.NO_ALTERNATIVES
     words = fuzzy.fuzzy_words(query.terms)
     if config.fuzzy and words:
         alternatives = fuzzy.alternatives(session, words)
         if alternatives.by_word:
-            found = [r for r, _s, _m in ranked]
-            more = engine.run(session, query, filters, pool, alternatives=alternatives,
-                              excluded=found)  # fmt: skip
-            ranked += [(r, s, "fuzzy") for r, s in more]
+            plans += [(query, where, alternatives, "fuzzy") for where in (*in_year, filters)]
+    ranked: list[tuple[int, float, str]] = []
+    for variant, where, widened, kind in plans:
+        found = [r for r, _s, _m in ranked]
+        more = engine.run(session, variant, where, pool, alternatives=widened, excluded=found)
+        ranked += [(r, s, kind) for r, s in more]
     result = hits.rank(session, ranked, query, alternatives, limit)
     session.add(
         SearchAccess(
