@@ -49,6 +49,7 @@ def search_command(
       "tờ khai kết hôn"   a phrase        Nguy*          a prefix
       code:HS-2019-0001   dossier code    cccd:079...    a CCCD/CMND number in the text
       so:15/QĐ-UBND       document number year:2019      the dossier's year
+      date:15/03/2019     a date written in the text (or 2019-03-15)
     \b
     Every search is written to the access log (who, when, query, hits): --log shows it.
     """

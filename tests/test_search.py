@@ -131,7 +131,8 @@ def test_phrases_prefixes_and_punctuated_numbers(factory) -> None:
 def test_fields_and_filters(factory) -> None:
     with session_scope(factory) as session:
         first = archive(
-            session, "HS-2019-0001", ["Số CCCD: 079203001234 ; CMND 025123456"],
+            session, "HS-2019-0001",
+            ["Số CCCD: 079203001234 ; CMND 025123456", "ngày 03 tháng 4 năm 2019; 31/02/2019"],
             register={"code": "HS-2019-0001", "title": "Đăng ký kết hôn - Lê Văn Tám",
                       "unit": "UBND phường Bến Nghé", "year": 2019},
             doc_numbers=("15/QĐ-UBND",),
@@ -147,6 +148,9 @@ def test_fields_and_filters(factory) -> None:
     assert uids(find(factory, "cccd:07920300")) == []  # exact, not a prefix
     assert uids(find(factory, "so:15/qd-ubnd")) == [first]
     assert uids(find(factory, "year:2020")) == [second]
+    assert uids(find(factory, "date:2019-04-03")) == [first]
+    assert uids(find(factory, "date:3/4/2019")) == [first]
+    assert uids(find(factory, "ngay:5/4/2019")) == []
     assert uids(find(factory, "cccd", year=2019)) == [first]
     assert uids(find(factory, "cccd", procedure="khai_sinh")) == [second]
     assert uids(find(factory, "cccd", batch="box-2")) == [second]

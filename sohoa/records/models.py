@@ -259,15 +259,15 @@ class SearchDoc(Base):
 
 
 class SearchIdentifier(Base):
-    """An exact field of an indexed record: a CCCD/CMND number in its text, or a document
-    number ("15/QĐ-UBND", folded) from its metadata (migration 0006)."""
+    """An exact field of an indexed record: a CCCD/CMND number or a date (ISO) in its text,
+    or a document number ("15/QĐ-UBND", folded) from its metadata (migration 0006)."""
 
     __tablename__ = "search_identifiers"
     __table_args__ = (Index("ix_search_identifiers_kind_value", "kind", "value"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(8))  # cccd, cmnd, so
+    kind: Mapped[str] = mapped_column(String(8))  # cccd, cmnd, so, date
     value: Mapped[str] = mapped_column(String(80))
 
 

@@ -70,7 +70,8 @@ def _conditions(query: ParsedQuery, filters: Filters) -> list[ColumnElement[bool
         where.append(SearchDoc.state == filters.state)
     if query.code:
         where.append(SearchDoc.code == fold(query.code))
-    for kinds, value in ((("cccd", "cmnd"), query.cccd), (("so",), query.doc_number)):
+    exact = ((("cccd", "cmnd"), query.cccd), (("so",), query.doc_number), (("date",), query.date))
+    for kinds, value in exact:
         if value:
             where.append(
                 SearchDoc.record_id.in_(

@@ -25,7 +25,7 @@ from sohoa.records.models import (
     SearchIdentifier,
     SearchTerm,
 )
-from sohoa.search.text import doc_number_key, fold, identifiers, index_text
+from sohoa.search.text import dates, doc_number_key, fold, identifiers, index_text
 
 CHUNK = 500  # records per round trip when many are (re)indexed
 # Words kept for fuzzy lookups: letters only (numbers are matched exactly), of a length
@@ -165,6 +165,7 @@ def _document(row: Any, pages: list[str]) -> tuple[dict[str, Any], list[dict[str
         "folded": text.folded,
     }
     kinds = {pair for page in pages for pair in identifiers(page)}
+    kinds |= {("date", day) for page in pages for day in dates(page)}
     numbers = (row.meta or {}).get("doc_numbers") or ()
     kinds |= {("so", doc_number_key(n)[:_DOC_NUMBER_FIELDS]) for n in numbers}
     return doc, [{"record_id": row.id, "kind": k, "value": v} for k, v in sorted(kinds)]

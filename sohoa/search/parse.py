@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass, field, replace
 
 from sohoa.errors import SohoaError
-from sohoa.search.text import doc_number_key, fold, tokens
+from sohoa.search.text import doc_number_key, fold, query_date, tokens
 
 # field:value names and what they match.
 FIELDS = {"code": "code", "ma": "code", "cccd": "cccd", "cmnd": "cccd", "so": "so", "year": "year",
-          "nam": "year"}  # fmt: skip
+          "nam": "year", "date": "date", "ngay": "date"}  # fmt: skip
 # A prefix shorter than this would expand to most of the vocabulary.
 MIN_PREFIX = 2
 _YEAR = re.compile(r"(?:19|20)[0-9]{2}")
@@ -39,11 +39,13 @@ class ParsedQuery:
     cccd: str | None = None
     doc_number: str | None = None
     year: int | None = None
+    date: str | None = None  # ISO
     ignored: tuple[str, ...] = field(default=())  # field:value pairs that could not be used
 
     @property
     def has_fields(self) -> bool:
-        return any(v is not None for v in (self.code, self.cccd, self.doc_number, self.year))
+        fields = (self.code, self.cccd, self.doc_number, self.year, self.date)
+        return any(v is not None for v in fields)
 
 
 def _term(text: str, prefix: bool = False) -> Term | None:
@@ -57,8 +59,8 @@ def _term(text: str, prefix: bool = False) -> Term | None:
 
 def parse_query(text: str, max_chars: int) -> ParsedQuery:
     """Words (all must match), "quoted phrases", prefixes (`Nguy*`), and field:value for
-    code, cccd (or cmnd), so (document number) and year. A word with punctuation inside
-    ("15/QĐ-UBND", "15/03/2019") is a phrase of its parts."""
+    code, cccd (or cmnd), so (document number), year and date (15/03/2019 or 2019-03-15).
+    A word with punctuation inside ("15/QĐ-UBND", "15/03/2019") is a phrase of its parts."""
     if len(text) > max_chars:
         raise SohoaError(f"the query has {len(text)} characters; the limit is {max_chars}")
     terms: list[Term] = []
@@ -80,18 +82,22 @@ def parse_query(text: str, max_chars: int) -> ParsedQuery:
     if year is not None and not (year.isascii() and year.isdigit() and len(year) == 4):
         ignored.append(f"year:{year}")
         year = None
+    day = query_date(fields["date"]) if "date" in fields else None
+    if "date" in fields and day is None:
+        ignored.append(f"date:{fields['date']}")
     parsed = ParsedQuery(
         tuple(terms),
         code=fields.get("code"),
         cccd=fields.get("cccd"),
         doc_number=doc_number_key(fields["so"]) if "so" in fields else None,
         year=int(year) if year else None,
+        date=day,
         ignored=tuple(ignored),
     )
     if not parsed.terms and not parsed.has_fields:
         raise SohoaError(
             'the query has no word to search for: give words, a "phrase" or field:value '
-            "(code, cccd, so, year)"
+            "(code, cccd, so, year, date)"
         )
     return parsed
 

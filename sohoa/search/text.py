@@ -9,6 +9,7 @@ by hand.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -17,6 +18,14 @@ from dataclasses import dataclass
 # at everything else, so tokens made here never split differently inside an engine.
 _TOKEN = re.compile(r"[^\W_]+")
 # Personal identifiers (vn-records.md): 12-digit CCCD, 9-digit CMND, not part of a longer number.
+# Dates as documents write them, on folded text: "15/03/2019", "15-3-2019", "15.03.2019",
+# "ngày 15 tháng 3 năm 2019"; and as a user may type one in a query, "2019-03-15".
+_DATES = (
+    re.compile(r"(?<![0-9])(?P<d>[0-9]{1,2})\s?(?P<s>[/.-])\s?(?P<m>[0-9]{1,2})\s?(?P=s)\s?"
+               r"(?P<y>[0-9]{4})(?![0-9])"),
+    re.compile(r"ngay\s*(?P<d>[0-9]{1,2})\s*thang\s*(?P<m>[0-9]{1,2})\s*nam\s*(?P<y>[0-9]{4})"),
+)  # fmt: skip
+_ISO_DATE = re.compile(r"(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})")
 _ID_NUMBER = re.compile(r"(?<![0-9])(?:[0-9]{12}|[0-9]{9})(?![0-9])")
 
 
@@ -74,6 +83,26 @@ def index_text(parts: list[str]) -> IndexText:
     # Tokens hold no combining marks and every letter folds to letters: the folded string
     # has the same tokens at the same positions.
     return IndexText(exact, fold(exact))
+
+
+def _iso(match: re.Match[str]) -> str | None:
+    try:
+        return dt.date(int(match["y"]), int(match["m"]), int(match["d"])).isoformat()
+    except ValueError:  # 31/02, or digits that only look like a date
+        return None
+
+
+def dates(text: str) -> set[str]:
+    """The calendar dates written in `text`, as ISO strings."""
+    folded = fold(text)
+    found = {_iso(m) for pattern in _DATES for m in pattern.finditer(folded)}
+    return found - {None}
+
+
+def query_date(value: str) -> str | None:
+    """A date the user typed after `date:` ("15/03/2019" or "2019-03-15"), as ISO."""
+    match = _DATES[0].fullmatch(value) or _ISO_DATE.fullmatch(value)
+    return _iso(match) if match else None
 
 
 def identifiers(text: str) -> list[tuple[str, str]]:
