@@ -68,4 +68,11 @@ def search_command(
     result = search.find(settings, request)
     for pair in result.ignored:
         err_console.print(f"ignored {pair}: not understood", highlight=False)
-    emit([asdict(hit) for hit in result.hits], fmt, title=f"{len(result.hits)} hit(s)")
+    rows = [asdict(hit) for hit in result.hits]
+    if fmt == "table":
+        if not rows:
+            click.echo("no hits")
+            return
+        for row in rows:  # engine scores are small numbers: three digits that differ
+            row["score"] = f"{row['score']:.3g}"
+    emit(rows, fmt, title=f"{len(rows)} hit(s)")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sohoa.records.models import Batch, InventoryItem, Record, SearchDoc
-from sohoa.search.engine import Alternatives
+from sohoa.search.engine import NO_ALTERNATIVES, Alternatives
 from sohoa.search.index import dossier_of, page_texts
 from sohoa.search.parse import ParsedQuery, named_years, plain_run
 from sohoa.search.text import fold_same_length
@@ -135,15 +135,21 @@ def rank(
     first, end = plain_run(query)
     ranked = [c for c in ranked if c.match != "fuzzy" or c.run >= max(1, end - first)]
     ranked.sort(key=lambda c: (-c.run, not c.year_named, -c.recurs, c.match == "fuzzy", -c.score))
-    return _describe(session, ranked[:limit], pages, [_bounded(t) for t in terms])
+    marks = {
+        "fuzzy": [_bounded(t) for t in terms],
+        "text": [_bounded(t) for t in _term_regexes(query, NO_ALTERNATIVES)],
+    }
+    return _describe(session, ranked[:limit], pages, marks)
 
 
 def _describe(
     session: Session,
     ranked: list[_Candidate],
     pages: dict[int, list[str]],
-    patterns: list[re.Pattern[str]],
+    marks: dict[str, list[re.Pattern[str]]],
 ) -> list[Hit]:
+    """Hits for the ranked candidates; a fuzzy hit marks the misread words it was found by,
+    the others only the words as typed."""
     ids = [candidate.record_id for candidate in ranked]
     rows = {
         row.id: row
@@ -171,10 +177,10 @@ def _describe(
                 year=dossier.year,
                 state=row.state,
                 batch=row.batch,
-                score=round(candidate.score, 4),
+                score=float(f"{candidate.score:.4g}"),
                 match=candidate.match,
                 page=page,
-                snippet=_snippet(text, patterns),
+                snippet=_snippet(text, marks["fuzzy" if candidate.match == "fuzzy" else "text"]),
                 path=row.output_path,
             )
         )
