@@ -134,39 +134,36 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
-    results: dict[str, dict] = {}
+    print(f"search_scale: {args.records} records, {args.samples} queries per kind "
+          f"(2 cores shared with other jobs)", flush=True)  # fmt: skip
     for backend in args.backends.split(","):
         if backend == "sqlite":
             with tempfile.TemporaryDirectory(prefix="sohoa-search-") as tmp:
                 path = Path(tmp) / "bench.db"
-                results[backend] = run_backend(backend, f"sqlite:///{path}", args)
+                report(backend, run_backend(backend, f"sqlite:///{path}", args))
             continue
         admin = os.environ.get("SOHOA_TEST_POSTGRES_URL")
         if not admin:
             sys.exit("set SOHOA_TEST_POSTGRES_URL (bash tools/db-up.sh 5432 --url-only)")
         url, drop = fresh_postgres(admin)
         try:
-            results[backend] = run_backend(backend, url, args)
+            report(backend, run_backend(backend, url, args))
         finally:
             drop()
-    report(args, results)
 
 
-def report(args: argparse.Namespace, results: dict[str, dict]) -> None:
-    print(f"\nsearch_scale: {args.records} records, {args.samples} queries per kind "
-          f"(2 cores shared with other jobs)")  # fmt: skip
-    for backend, r in results.items():
-        print(f"\n[{backend}] indexed {r['indexed']} records; load {r['load_s']:.0f} s; "
-              f"index build {r['build_s']:.1f} s ({r['indexed'] / r['build_s']:.0f} records/s); "
-              f"index size {r['size'] / 2**20:.0f} MiB")  # fmt: skip
-        print(f"  {'query kind':<26}{'p50 ms':>9}{'p95 ms':>9}{'hits/query':>12}  target p95 < 100")
-        for kind, (p50, p95, hits) in r["latency"].items():
-            verdict = "ok" if p95 < TARGET_P95_MS else "NOT MET"
-            print(f"  {kind:<26}{p50:>9.1f}{p95:>9.1f}{hits:>12.1f}  {verdict}")
-        p50, p95 = r["incremental"]
-        verdict = "ok" if p95 <= TARGET_INCREMENTAL_MS else "NOT MET"
-        print(f"  incremental index per archived record: p50 {p50:.2f} ms, p95 {p95:.2f} ms "
-              f"(target <= 5 ms: {verdict})")  # fmt: skip
+def report(backend: str, r: dict) -> None:
+    print(f"\n[{backend}] indexed {r['indexed']} records; load {r['load_s']:.0f} s; "
+          f"index build {r['build_s']:.1f} s ({r['indexed'] / r['build_s']:.0f} records/s); "
+          f"index size {r['size'] / 2**20:.0f} MiB")  # fmt: skip
+    print(f"  {'query kind':<26}{'p50 ms':>9}{'p95 ms':>9}{'hits/query':>12}  target p95 < 100")
+    for kind, (p50, p95, hits) in r["latency"].items():
+        verdict = "ok" if p95 < TARGET_P95_MS else "NOT MET"
+        print(f"  {kind:<26}{p50:>9.1f}{p95:>9.1f}{hits:>12.1f}  {verdict}")
+    p50, p95 = r["incremental"]
+    verdict = "ok" if p95 <= TARGET_INCREMENTAL_MS else "NOT MET"
+    print(f"  incremental index per archived record: p50 {p50:.2f} ms, p95 {p95:.2f} ms "
+          f"(target <= 5 ms: {verdict})", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -27,6 +27,11 @@ from sohoa.records.models import (
 )
 from sohoa.search.text import dates, doc_number_key, fold, identifiers, index_text
 
+# Core tables, not the ORM classes: the ORM's per-statement work (bulk paths, session
+# synchronisation) cost more than the statements themselves on the per-record path.
+_DOCS = SearchDoc.__table__
+_IDS = SearchIdentifier.__table__
+_TERMS = SearchTerm.__table__
 CHUNK = 500  # records per round trip when many are (re)indexed
 # Words kept for fuzzy lookups: letters only (numbers are matched exactly), of a length
 # where a misread letter still leaves a recognisable word.
@@ -50,11 +55,8 @@ def index_records(session: Session, record_ids: Iterable[int | None]) -> None:
 def sync_states(session: Session, record_ids: Iterable[int | None]) -> None:
     """Copy the records' state to their index entries (the text did not change)."""
     for chunk in _chunks(record_ids):
-        state = select(Record.state).where(Record.id == SearchDoc.record_id).scalar_subquery()
-        session.execute(
-            update(SearchDoc).where(SearchDoc.record_id.in_(chunk)).values(state=state),
-            execution_options={"synchronize_session": False},
-        )
+        state = select(Record.state).where(Record.id == _DOCS.c.record_id).scalar_subquery()
+        session.execute(update(_DOCS).where(_DOCS.c.record_id.in_(chunk)).values(state=state))
 
 
 def refresh_items(session: Session, item_ids: Iterable[int | None]) -> None:
@@ -67,7 +69,7 @@ def refresh_items(session: Session, item_ids: Iterable[int | None]) -> None:
 
 def rebuild(session: Session) -> int:
     """Drop and rebuild the whole index; returns the number of records indexed."""
-    for table in (SearchIdentifier, SearchDoc, SearchTerm):
+    for table in (_IDS, _DOCS, _TERMS):
         session.execute(delete(table))
     last = 0
     while True:  # keyset pages: memory stays flat at 10^6 records
@@ -105,8 +107,8 @@ def _index_chunk(session: Session, ids: list[int], fresh: bool = False) -> None:
     ).all()  # fmt: skip
     texts = page_texts(session, ids)
     if not fresh:
-        session.execute(delete(SearchIdentifier).where(SearchIdentifier.record_id.in_(ids)))
-        session.execute(delete(SearchDoc).where(SearchDoc.record_id.in_(ids)))
+        session.execute(delete(_IDS).where(_IDS.c.record_id.in_(ids)))
+        session.execute(delete(_DOCS).where(_DOCS.c.record_id.in_(ids)))
     docs: list[dict[str, Any]] = []
     found: list[dict[str, Any]] = []
     words: set[str] = set()
@@ -118,10 +120,10 @@ def _index_chunk(session: Session, ids: list[int], fresh: bool = False) -> None:
         docs.append(doc)
         found += doc_ids
         words |= set(doc["folded"].split())
-    if docs:  # Core inserts: the ORM's bulk path costs more than the rows here
-        session.execute(SearchDoc.__table__.insert(), docs)
+    if docs:
+        session.execute(_DOCS.insert(), docs)
     if found:
-        session.execute(SearchIdentifier.__table__.insert(), found)
+        session.execute(_IDS.insert(), found)
     words = {w for w in words if FUZZY_MIN <= len(w) <= FUZZY_MAX and w.isalpha()}
     _add_terms(session, words)
 
@@ -176,6 +178,6 @@ def _add_terms(session: Session, words: set[str]) -> None:
         return
     rows = [{"term": w} for w in sorted(words)]
     dialect = session.get_bind().dialect.name
-    statement = (sqlite_insert if dialect == "sqlite" else pg_insert)(SearchTerm)
+    statement = (sqlite_insert if dialect == "sqlite" else pg_insert)(_TERMS)
     for start in range(0, len(rows), 5000):
         session.execute(statement.on_conflict_do_nothing(), rows[start : start + 5000])
