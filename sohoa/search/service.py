@@ -90,26 +90,31 @@ def find_in(session: Session, request: SearchRequest, config: SearchSettings) ->
     # Candidates beyond the limit: the final order looks at the words on the pages.
     pool = min(max(limit * CANDIDATES_PER_HIT, MIN_CANDIDATES), config.max_limit)
     match = "text" if query.terms else "field"
-    ranked: list[tuple[int, float, str]] = []
     # A name as a name first, then its words anywhere, then with misread words; each in
     # the dossiers of the year the query names first, if it names one (a common name
     # fills any pool with other years).
     years = named_years(query)
     in_year = [replace(filters, year=years.pop())] if len(years) == 1 and not filters.year else []
-    plans = [(v, where, engine.NO_ALTERNATIVES, match)
-             for v in (side_by_side(query), query) if v is not None
+    plans = [(v, where) for v in (side_by_side(query), query) if v is not None
              for where in (*in_year, filters)]  # fmt: skip
+    ranked: list[tuple[int, float, str]] = []
+    filled = False  # the most specific pass alone filled the page: wider ones rank after it
+    for number, (variant, where) in enumerate(plans):
+        found = [r for r, _s, _m in ranked]
+        more = engine.run(session, variant, where, pool, excluded=found)
+        ranked += [(r, s, match) for r, s in more]
+        filled = number == 0 and len(ranked) >= limit
+        if filled:
+            break
     alternatives = engine.NO_ALTERNATIVES
     words = fuzzy.fuzzy_words(query.terms)
-    if config.fuzzy and words:
+    if config.fuzzy and words and not filled:
         alternatives = fuzzy.alternatives(session, words)
-        if alternatives.by_word:
-            plans += [(query, where, alternatives, "fuzzy") for where in (*in_year, filters)]
-    ranked: list[tuple[int, float, str]] = []
-    for variant, where, widened, kind in plans:
-        found = [r for r, _s, _m in ranked]
-        more = engine.run(session, variant, where, pool, alternatives=widened, excluded=found)
-        ranked += [(r, s, kind) for r, s in more]
+        for where in (*in_year, filters) if alternatives.by_word else ():
+            found = [r for r, _s, _m in ranked]
+            more = engine.run(session, query, where, pool, alternatives=alternatives,
+                              excluded=found)  # fmt: skip
+            ranked += [(r, s, "fuzzy") for r, s in more]
     result = hits.rank(session, ranked, query, alternatives, limit)
     session.add(
         SearchAccess(
