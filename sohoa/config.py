@@ -136,6 +136,14 @@ class PipelineConfig:
     dashboard_address: str | None
 
 
+@dataclass(frozen=True)
+class SearchConfig:
+    max_query_chars: int
+    default_limit: int
+    max_limit: int
+    fuzzy: bool
+
+
 SECTIONS: dict[str, type] = {
     "ocr": OcrConfig,
     "classify": ClassifyConfig,
@@ -143,6 +151,7 @@ SECTIONS: dict[str, type] = {
     "archive": ArchiveConfig,
     "signing": SigningConfig,
     "pipeline": PipelineConfig,
+    "search": SearchConfig,
 }
 TOP_LEVEL: dict[str, Any] = {
     "data_dir": str,
@@ -169,6 +178,7 @@ class Settings:
     archive: ArchiveConfig
     signing: SigningConfig
     pipeline: PipelineConfig
+    search: SearchConfig
     # "ocr.languages" -> "default", "file", or "env SOHOA_OCR_LANGUAGES"
     origins: dict[str, str] = dataclasses.field(default_factory=dict)
 

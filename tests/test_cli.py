@@ -3,6 +3,7 @@ never a traceback; and the read-only auditor role on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -82,6 +83,10 @@ def test_auditor_role_reads_but_cannot_write(
             == 0
         )
         assert invoke("status", env={"SOHOA_DATABASE_URL": as_auditor}).exit_code == 0
+        # An auditor may search: the search is logged under the auditor's role.
+        assert invoke("search", "hồ sơ", env={"SOHOA_DATABASE_URL": as_auditor}).exit_code == 0
+        log = invoke("search", "--log", "--format", "json", env={"SOHOA_DATABASE_URL": as_auditor})
+        assert [row["database_role"] for row in json.loads(log.output)] == [role]
         engine = create_engine(as_auditor)
         with engine.connect() as connection, pytest.raises(ProgrammingError, match="permission"):
             connection.execute(text("DELETE FROM records"))
@@ -97,6 +102,7 @@ def _drop_role(database_url: str, role: str) -> None:
         for statement in (
             f'ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT ON TABLES FROM "{role}"',
             f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"',
+            f'REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM "{role}"',
             f'REVOKE USAGE ON SCHEMA public FROM "{role}"',
             f'REVOKE CONNECT ON DATABASE "{database}" FROM "{role}"',
             f'DROP ROLE "{role}"',

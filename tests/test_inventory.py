@@ -49,6 +49,7 @@ from sohoa.records.coverage import _from_cells, _from_summary, inventory_coverag
 from sohoa.records.db import MIGRATIONS
 from sohoa.records.inventory import LinkReport, import_inventory, link_records, read_mapping
 from sohoa.records.models import Base
+from sohoa.records.search.schema import compare_filter
 from sohoa.sample import generate_sample
 from tests.conftest import CATALOGUE, invoke
 
@@ -92,7 +93,9 @@ def test_models_match_the_migrations(database_url: str) -> None:
     engine = make_engine(database_url)
     assert upgrade(engine) == "0009"
     with engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        # As migrations/env.py compares: the search engines' own tables are not models.
+        context = MigrationContext.configure(connection, opts={"include_object": compare_filter})
+        assert compare_metadata(context, Base.metadata) == []
     engine.dispose()
 
 
@@ -395,7 +398,8 @@ def _cells_agree(session: Session) -> None:
 
 def _clear(session: Session) -> None:
     session.execute(update(Record).values(duplicate_of_id=None))
-    for table in ("events", "pages", "records", "batches", "inventory_items"):
+    for table in ("search_identifiers", "search_docs", "events", "pages", "records", "batches",
+                  "inventory_items"):  # fmt: skip
         session.execute(Base.metadata.tables[table].delete())
 
 

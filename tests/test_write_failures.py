@@ -90,7 +90,7 @@ def test_a_full_archive_stops_the_run_and_resume_finishes_it(
     result = invoke("run", "scans", "--batch", "full", "--workers", "1", env=env)
     assert result.exit_code == 2, result.output
     [line] = [text for text in result.output.splitlines() if "stopped" in text]
-    assert "disk_full" in line and "sohoa resume full" in line
+    assert "disk_full" in line and "sohoa resume --batch full" in line
     rows = _records()
     failed = [row for row in rows if row[1] == "failed"]
     assert [(state, attempts, reason) for _p, state, attempts, reason in failed] == [

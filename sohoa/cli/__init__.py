@@ -12,7 +12,17 @@ end it with `COMMANDS = [...]` and add it to `_MODULES` below.
 
 from __future__ import annotations
 
-from sohoa.cli import admin, classify, package, query, register, review, run, timestamps
+from sohoa.cli import (
+    admin,
+    classify,
+    package,
+    query,
+    register,
+    review,
+    run,
+    search,
+    timestamps,
+)
 from sohoa.cli.app import main
 from sohoa.cli.options import (
     find_batch_id,
@@ -25,7 +35,7 @@ from sohoa.cli.options import (
 )
 from sohoa.cli.output import FORMATS, console, emit, err_console, safe_url, say
 
-_MODULES = (run, query, register, review, classify, admin, package, timestamps)
+_MODULES = (run, query, search, register, review, classify, admin, package, timestamps)
 for _module in _MODULES:
     for _command in _module.COMMANDS:
         main.add_command(_command)

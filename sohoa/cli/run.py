@@ -56,12 +56,18 @@ def _run(request: RunRequest, settings: Settings) -> RunReport:
     from sohoa.pipeline import run_and_register
     from sohoa.progress import reporter_for
 
-    notice = lambda text: err_console.print(text, highlight=False)  # noqa: E731
     outcome = run_and_register(
-        request, settings, reporter_for(err_console, output.QUIET), notice=notice
+        request, settings, reporter_for(err_console, output.QUIET), notice=_notice
     )
     say_register_changes(outcome.register)
     return outcome.run
+
+
+def _notice(text: str) -> None:
+    """What a batch says before its first record (the signing identity): warnings always,
+    the rest (e.g. that the TEST key signs) unless -q."""
+    if text.startswith("warning") or not output.QUIET:
+        err_console.print(text, highlight=False, soft_wrap=True)
 
 
 RECORD_RULE = (

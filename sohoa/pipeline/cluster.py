@@ -105,8 +105,10 @@ def dask_client(
 
     from sohoa.pipeline.plugin import SingleThreadPlugin
 
+    # At most errors, and never louder than the CLI set them (silent without -v).
     for name in ("distributed", "distributed.worker", "distributed.nanny", "distributed.scheduler"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.ERROR))
     if scheduler:
         try:
             client = Client(scheduler, timeout="20s")

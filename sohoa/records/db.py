@@ -183,7 +183,8 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def grant_auditor(engine: Engine, role: str, password: str) -> None:
-    """Create (or update) a PostgreSQL login role that can read everything and write nothing."""
+    """Create (or update) a PostgreSQL login role that can read everything and write nothing
+    but its own lines of the search access log."""
     if engine.dialect.name != "postgresql":
         raise SohoaError(
             "auditor roles need PostgreSQL: SQLite has no users (copy the file instead)"
@@ -207,5 +208,8 @@ def grant_auditor(engine: Engine, role: str, password: str) -> None:
             f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {quoted}",
             # Tables a later migration adds are readable too.
             f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {quoted}",
+            # The one write: `sohoa search` logs every search, an auditor's too.
+            f"GRANT INSERT ON search_access_log TO {quoted}",
+            f"GRANT USAGE ON SEQUENCE search_access_log_id_seq TO {quoted}",
         ):
             connection.exec_driver_sql(statement)

@@ -283,3 +283,65 @@ class TransferItem(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     files: Mapped[list[Any]] = mapped_column(default=list)  # [{path, size, sha256, sha512}]
     row: Mapped[dict[str, Any]] = mapped_column(default=dict)  # its line of the inventory CSV
+
+
+class SearchDoc(Base):
+    """One archived record as `sohoa search` finds it (migration 0006): its tokens with and
+    without diacritics (sohoa.records.search.text) and the fields its filters read. The engines'
+    own structures (FTS5 table on SQLite, tsvector columns and GIN indexes on PostgreSQL)
+    are built over these columns by sohoa.records.search.schema."""
+
+    __tablename__ = "search_docs"
+    __table_args__ = (
+        Index("ix_search_docs_procedure_year", "procedure", "year"),
+        Index("ix_search_docs_year", "year"),
+        Index("ix_search_docs_batch_state", "batch_id", "state"),
+        Index("ix_search_docs_code", "code"),
+    )
+
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    procedure: Mapped[str | None] = mapped_column(String(80))
+    procedure_code: Mapped[str | None] = mapped_column(String(40))
+    unit: Mapped[str | None] = mapped_column(String(200))
+    year: Mapped[int | None] = mapped_column(Integer)
+    code: Mapped[str | None] = mapped_column(String(80))  # code_key of the dossier code
+    exact: Mapped[str] = mapped_column(Text)
+    folded: Mapped[str] = mapped_column(Text)
+
+
+class SearchIdentifier(Base):
+    """An exact field of an indexed record: a CCCD/CMND number or a date (ISO) in its text,
+    or a document number ("15/QĐ-UBND", folded) from its metadata (migration 0006)."""
+
+    __tablename__ = "search_identifiers"
+    __table_args__ = (Index("ix_search_identifiers_kind_value", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # cccd, cmnd, so, date
+    value: Mapped[str] = mapped_column(String(80))
+
+
+class SearchTerm(Base):
+    """The folded words of the index, for finding words that OCR misread (migration 0006)."""
+
+    __tablename__ = "search_terms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(40), unique=True)
+
+
+class SearchAccess(Base):
+    """Who searched the archive for what (personal data): append-only (migration 0006)."""
+
+    __tablename__ = "search_access_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    os_user: Mapped[str] = mapped_column(String(200))
+    database_role: Mapped[str | None] = mapped_column(String(200))  # PostgreSQL only
+    query: Mapped[str] = mapped_column(Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    hits: Mapped[int] = mapped_column(Integer)

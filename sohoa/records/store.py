@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sohoa import __version__
 from sohoa.errors import SohoaError
-from sohoa.records import summary
+from sohoa.records import search, summary
 from sohoa.records.models import (
     ARCHIVED_STATES,
     Batch,
@@ -196,6 +196,7 @@ def set_state(session: Session, uids: list[str], state: RecordState, *, why: str
             batch_id=batch_id, record_id=record_id,
         )  # fmt: skip
     summary.refresh_items(session, (item_id for _id, _batch, item_id in moved))  # coverage
+    search.sync_states(session, (record_id for record_id, _batch, _item in moved))
 
 
 def get_record(session: Session, uid: str) -> Record:
@@ -225,6 +226,7 @@ def _fail(
         record_id=record.id,
     )
     summary.refresh_items(session, [record.inventory_item_id])  # a signed copy may be gone
+    search.sync_states(session, [record.id])
 
 
 def mark_damaged(session: Session, record_id: int, problems: Sequence[str]) -> None:
@@ -317,6 +319,7 @@ def commit_outcome(session: Session, outcome: RecordOutcome) -> Record:
     for row in outcome.events:
         add_event(session, row, batch_id=record.batch_id, record_id=record.id)
     summary.refresh_items(session, [record.inventory_item_id])  # new time and pages
+    search.index_records(session, [record.id])
     return record
 
 
@@ -335,4 +338,5 @@ def accept_review(session: Session, uid: str, reviewer: str) -> Record:
         record_id=record.id,
     )  # fmt: skip
     summary.refresh_items(session, [record.inventory_item_id])  # coverage
+    search.sync_states(session, [record.id])
     return record

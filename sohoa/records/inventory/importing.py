@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from sohoa.records import summary
+from sohoa.records import search, summary
 from sohoa.records.inventory.table import (
     DELIMITERS,
     Problem,
@@ -173,6 +173,7 @@ def _upsert(session: Session, rows: dict[str, dict[str, Any]], report: ImportRep
     if changed:
         # Bulk UPDATE by primary key (SQLAlchemy 2 "executemany" form).
         session.execute(update(InventoryItem), changed)
+        search.refresh_items(session, (row["id"] for row in changed))
     if new or changed:  # items came, or moved to another procedure, unit or year
         summary.rebuild_cells(session)
     report.added, report.changed = len(new), len(changed)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from sohoa.records import summary
+from sohoa.records import search, summary
 from sohoa.records.inventory.table import (
     Problem,
     check_header,
@@ -222,6 +222,7 @@ def link_records(
             )
     if changes:
         session.execute(update(Record), changes)
+        search.index_records(session, (change["id"] for change in changes))
     summary.refresh_items(session, touched)
     if listing:
         report.unscanned = list(_unscanned(session))
