@@ -47,11 +47,12 @@ demo: setup
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa init
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa sample scans --records 12 --seed 1
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa run scans --batch box-001
-	cd $(DEMO_DIR) && ../$(BIN)/sohoa status box-001
+	cd $(DEMO_DIR) && ../$(BIN)/sohoa status --batch box-001
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa inventory import scans/_inventory.csv
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa coverage --by procedure
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa link
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa verify
+	cd $(DEMO_DIR) && ../$(BIN)/sohoa search "dang ky khai sinh" --limit 3
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa report --html report.html
 	@echo "signed PDF/A files:" && find $(DEMO_DIR)/sohoa-data/archive -name '*.pdf' | sort
 
