@@ -105,10 +105,13 @@ def dask_client(
 
     from sohoa.pipeline.plugin import SingleThreadPlugin
 
-    # At most errors, and never louder than the CLI set them (silent without -v).
+    # Errors with -v (the root logger at INFO or below), else nothing: a stopped batch's
+    # scheduler logs a CRITICAL "closed comm" with a traceback. Importing distributed resets
+    # its loggers, so the level the CLI gave them is gone by now.
+    verbose = logging.getLogger().getEffectiveLevel() <= logging.INFO
+    quiet = logging.ERROR if verbose else logging.CRITICAL + 1
     for name in ("distributed", "distributed.worker", "distributed.nanny", "distributed.scheduler"):
-        logger = logging.getLogger(name)
-        logger.setLevel(max(logger.getEffectiveLevel(), logging.ERROR))
+        logging.getLogger(name).setLevel(quiet)
     if scheduler:
         try:
             client = Client(scheduler, timeout="20s")
@@ -129,7 +132,7 @@ def dask_client(
             # The scheduler still serves /health over HTTP: on any free port by default, never a
             # warning that 8787 is taken by another cluster; on loopback unless configured.
             scheduler_kwargs={"dashboard_address": dashboard},
-            silence_logs=logging.ERROR,
+            silence_logs=quiet,  # sets the "distributed" loggers here and in the workers
         )
         client = Client(cluster)
         try:
