@@ -13,7 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from sohoa.sample.text import (
+from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+from sohoa.records.models import Batch, Page, Record
+from sohoa.sample.people import (
     FAMILY_NAMES,
     FAMILY_WEIGHTS,
     GIVEN_FEMALE,
@@ -23,10 +27,6 @@ from sohoa.sample.text import (
     RELATIONS,
     STREETS,
 )
-from sqlalchemy import Engine, create_engine, insert, text
-from sqlalchemy.engine import make_url
-
-from sohoa.records.models import Batch, Page, Record
 
 CONFIG = Path(__file__).resolve().parents[1] / "sohoa" / "config.yaml"
 CATALOGUE = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["classify"]["catalogue"]
