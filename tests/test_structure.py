@@ -20,8 +20,6 @@ MAX_LINES = 400
 LONG_FILES = {
     "pipeline/driver.py": "the driver of a batch: hand-out, commits with their retries, settling"
     " (issue 19 grew it; the commit-and-retry half is the next to move out)",
-    "pipeline/worker.py": "one record on a worker, digest to signed file (issue 19 and 15 grew it;"
-    " writing the output and checking a source's signatures are the next to move out)",
     "archive/sign.py": "PAdES signing: the spec, the key and certificate checks, the stamp",
     "config.py": "the settings: defaults, the typed sections, checking, where each came from",
 }

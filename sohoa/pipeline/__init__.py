@@ -28,7 +28,7 @@ _WHERE = {
     "RecordTask": "sohoa.pipeline.worker",
     "digest_record": "sohoa.pipeline.worker",
     "process_record": "sohoa.pipeline.worker",
-    "write_atomically": "sohoa.pipeline.worker",
+    "write_atomically": "sohoa.pipeline.outputs",
 }
 _SUBMODULES = ("audit", "register", "review")
 
@@ -42,9 +42,10 @@ if TYPE_CHECKING:
         worker_settings,
     )
     from sohoa.pipeline.driver import Reporter, RunReport, RunRequest, run_batch
+    from sohoa.pipeline.outputs import write_atomically
     from sohoa.pipeline.setup import InitReport, initialise
     from sohoa.pipeline.verify import VerifyRequest, VerifyResult, verify_archive
-    from sohoa.pipeline.worker import RecordTask, digest_record, process_record, write_atomically
+    from sohoa.pipeline.worker import RecordTask, digest_record, process_record
 
 
 def __getattr__(name: str) -> Any:

@@ -25,8 +25,9 @@ from sohoa.errors import SohoaError
 from sohoa.ingest import discover
 from sohoa.pipeline.cluster import dashboard_address, dask_client, usable_cores
 from sohoa.pipeline.context import WorkerSettings, record_uid, token_signing, worker_settings
+from sohoa.pipeline.outputs import ARCHIVE_FAULTS
 from sohoa.pipeline.quarantine import set_aside_for_resume
-from sohoa.pipeline.worker import ARCHIVE_FAULTS, RecordTask, digest_records, process_record
+from sohoa.pipeline.worker import RecordTask, digest_records, process_record
 from sohoa.records import (
     Digest,
     EventRow,

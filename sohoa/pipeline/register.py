@@ -48,7 +48,7 @@ from sohoa.config import Settings
 from sohoa.errors import SohoaError
 from sohoa.ingest import sha256_bytes
 from sohoa.pipeline.context import WorkerSettings, worker_settings
-from sohoa.pipeline.worker import write_atomically
+from sohoa.pipeline.outputs import write_atomically
 from sohoa.records import (
     ARCHIVED_STATES,
     EventRow,

@@ -22,7 +22,7 @@ from sohoa.config import Settings
 from sohoa.errors import SohoaError
 from sohoa.ingest import sha256_bytes
 from sohoa.pipeline.context import signer_spec
-from sohoa.pipeline.worker import write_atomically
+from sohoa.pipeline.outputs import write_atomically
 from sohoa.records import EventRow, Record, open_database, session_scope, store
 from sohoa.records.models import ARCHIVED_STATES
 

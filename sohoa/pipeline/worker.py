@@ -6,10 +6,7 @@ Images never leave the worker; the driver gets a `Digest` or a `RecordOutcome`.
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import glob
 import json
-import os
 import time
 import traceback
 from dataclasses import dataclass, field, replace
@@ -31,18 +28,17 @@ from sohoa.archive import (
     encode_page,
     record_metadata,
     sign_pdf,
-    signature_problems,
     signer_facts,
-    verify_signatures,
 )
-from sohoa.archive.verify import PdfReadError
 from sohoa.classify import Catalogue, Classification, classify, load_catalogue
 from sohoa.classify.registry import ModelRef, load_model
 from sohoa.errors import RecordError, SohoaError
-from sohoa.ingest import RecordRef, RecordSource, open_record, sha256_bytes, sniff_type
+from sohoa.ingest import RecordRef, RecordSource, open_record, sha256_bytes
 from sohoa.ocr import prepare, recognize, tesseract
 from sohoa.ocr.codes import as_metadata, find_codes
 from sohoa.pipeline.context import WorkerSettings
+from sohoa.pipeline.outputs import write_output
+from sohoa.pipeline.source_signatures import signature_events, source_signatures
 from sohoa.records import Digest, EventRow, PageRow, RecordOutcome
 from sohoa.threads import pin_opencv
 
@@ -182,106 +178,6 @@ def _metadata(task: RecordTask, source: RecordSource, result: Classification, ca
     return record_metadata(facts, settings.dossier, register, producer=f"sohoa {__version__}")
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Temporary name in the same folder, fsync, rename, fsync the folder: a crash leaves
-    either the old file or the new one, never half of one. The temporary name is fixed per
-    output, so a retry after a crash overwrites its leftover instead of adding another."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-# Failure reasons of the archive's storage rather than of the record: the driver stops
-# handing out work on the first one, since every record after it would fail the same way.
-ARCHIVE_FAULTS = frozenset({"archive_unwritable", "disk_full"})
-_FULL = {errno.ENOSPC, errno.EDQUOT}
-_UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
-
-
-def _storage_error(exc: OSError, fallback: Path) -> RecordError | None:
-    """The RecordError for a write refused by the archive's storage, or None (a bug)."""
-    where = exc.filename or fallback
-    if exc.errno in _FULL:
-        return RecordError("disk_full", f"no space left to write {where}; free space, then resume")
-    if exc.errno in _UNWRITABLE:
-        return RecordError(
-            "archive_unwritable",
-            f"cannot write {where} ({exc.strerror}); make the archive writable, then resume",
-        )
-    return None
-
-
-def _write_output(archive_dir: Path, output: Path, data: bytes) -> None:
-    """Clear the leftovers of an earlier attempt and write the signed file."""
-    try:
-        _remove_leftovers(archive_dir, output.name)
-        write_atomically(output, data)
-    except OSError as exc:
-        failure = _storage_error(exc, output)
-        if failure is None:
-            raise
-        raise failure from exc
-
-
-def _remove_leftovers(archive_dir: Path, name: str) -> None:
-    """A crash between writing and renaming leaves a temporary; the retry clears it, under
-    whichever procedure folder the last attempt chose."""
-    for leftover in archive_dir.glob(f"*/.{glob.escape(name)}.tmp"):
-        leftover.unlink(missing_ok=True)
-
-
-def _source_signatures(source: RecordSource, settings: WorkerSettings) -> dict[str, dict]:
-    """The verdict on the signatures a source PDF carries (a document signed before it was
-    scanned into the archive): rasterised, they would be lost without a word. Checked
-    against the archive's trust roots (signing.trust_roots)."""
-    verdicts = {}
-    for source_file in source.files:
-        path = source.root / source_file.rel_path
-        if sniff_type(path) != "pdf":
-            continue
-        try:
-            checks = verify_signatures(path, settings.signer.trust_roots)
-        except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-            verdicts[source_file.rel_path] = {"ok": False, "problems": [f"unreadable: {exc}"]}
-            continue
-        if not checks:
-            continue
-        problems = signature_problems(checks)
-        verdicts[source_file.rel_path] = {
-            "ok": not problems,
-            "problems": problems,
-            "signatures": [
-                {"field": c.field, "signer": c.signer, "kind": c.kind, "intact": c.intact,
-                 "valid": c.valid, "trusted": c.trusted, "modification": c.modification}
-                for c in checks
-            ],
-        }  # fmt: skip
-    return verdicts
-
-
-def _signature_events(verdicts: dict[str, dict]) -> tuple[EventRow, ...]:
-    if not verdicts:
-        return ()
-    outcome = "ok" if all(v["ok"] for v in verdicts.values()) else "warning"
-    row = EventRow("source_signatures", outcome, tool="pyHanko",
-                   tool_version=package_version("pyHanko"), detail=verdicts)  # fmt: skip
-    return (row,)
-
-
 def _decide(texts: list[str], catalogue: Catalogue, reviewed: str | None,
             model: TrainedModel | None = None) -> Classification:  # fmt: skip
     """The classifier's decision, or a reviewer's, which keeps the classifier's candidates."""
@@ -325,7 +221,7 @@ def _process(
     except SohoaError as exc:  # a timestamp server or revocation source that did not answer
         raise RecordError("signing_failed", str(exc)) from exc
     output = settings.archive_dir / result.procedure / name
-    _write_output(settings.archive_dir, output, signed)
+    write_output(settings.archive_dir, output, signed)
     pages.seconds["pdfa"] = built - started
     pages.seconds["sign"] = time.perf_counter() - built
     low_quality = [row.index for row in pages.rows if "low_confidence" in row.flags]
@@ -335,8 +231,8 @@ def _process(
         or bool(low_quality)
     )
     seconds = {step: round(value, 3) for step, value in pages.seconds.items()}
-    source_signatures = _source_signatures(source, settings)
-    signed_source = {"source_signatures": source_signatures} if source_signatures else {}
+    verdicts = source_signatures(source, settings)
+    signed_source = {"source_signatures": verdicts} if verdicts else {}
     events = (
         EventRow(
             "ingest",
@@ -406,7 +302,7 @@ def _process(
             **meta.as_json(), **pages.codes, **signed_source,
             "signed_by": signer_facts(settings.signer),
         },
-        events=events + _signature_events(source_signatures),
+        events=events + signature_events(verdicts),
     )
 
 
