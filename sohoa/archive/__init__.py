@@ -14,7 +14,6 @@ from sohoa.archive.keys import (
     TestIdentity,
     create_test_identity,
     is_test_certificate,
-    signed_by_test_certificate,
 )
 from sohoa.archive.pdfa import (
     ArchivePage,
@@ -39,6 +38,7 @@ from sohoa.archive.token import TokenSpec
 from sohoa.archive.verify import (
     PdfaCheck,
     SignatureCheck,
+    check_file,
     check_pdfa,
     file_problems,
     signature_problems,
@@ -67,6 +67,7 @@ __all__ = [
     "archive_file_name",
     "build_pdfa",
     "build_xmp",
+    "check_file",
     "check_pdfa",
     "check_spec",
     "create_test_identity",
@@ -81,7 +82,6 @@ __all__ = [
     "renew_timestamp",
     "sign_pdf",
     "signature_problems",
-    "signed_by_test_certificate",
     "signer_facts",
     "signing_service",
     "timestamp_chain",

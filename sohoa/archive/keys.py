@@ -35,20 +35,6 @@ def is_test_certificate(cert: asn1_x509.Certificate) -> bool:
     return cert.subject.native.get("common_name") == TEST_SUBJECT_CN
 
 
-def signed_by_test_certificate(path: Path) -> bool:
-    """Whether any signature in the PDF at `path` was made with a TEST certificate (read from
-    the signatures' certificates; nothing is validated here)."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    with path.open("rb") as handle:
-        reader = PdfFileReader(handle, strict=False)
-        return any(
-            is_test_certificate(embedded.signer_cert)
-            for embedded in reader.embedded_signatures
-            if embedded.sig_object_type != "/DocTimeStamp"
-        )
-
-
 def _write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:

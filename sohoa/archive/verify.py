@@ -19,6 +19,7 @@ from pyhanko.sign.validation.status import ModificationInfo
 from pyhanko_certvalidator import ValidationContext
 
 from sohoa.archive import structure, verapdf
+from sohoa.archive.keys import is_test_certificate
 from sohoa.ingest.fixity import sha256_file
 
 
@@ -38,6 +39,7 @@ class SignatureCheck:
     # /Info entries and XMP properties that differ between the revision it signed and the
     # file: pyHanko rates any metadata update as LTA_UPDATES, a changed title included.
     changed_metadata: tuple[str, ...] = ()
+    test_certificate: bool = False  # made with a TEST identity of `sohoa init`
 
     @property
     def ok(self) -> bool:
@@ -124,6 +126,7 @@ def _as_check(
         kind=kind,
         timestamp_ok=timestamp_ok,
         modification=_modification(status),
+        test_certificate=is_test_certificate(status.signing_cert),
     )
 
 
@@ -160,18 +163,32 @@ def signature_problems(checks: list[SignatureCheck]) -> list[str]:
     return problems
 
 
-def file_problems(path: Path, expected_sha256: str | None, roots: list[Path]) -> list[str]:
-    """Everything `sohoa verify` reports for one archived file, PDF/A aside (see check_pdfa)."""
+@dataclass(frozen=True)
+class FileCheck:
+    """What `sohoa verify` finds in one archived file, PDF/A and structure aside."""
+
+    problems: list[str]
+    test_certificate: bool | None  # a TEST certificate made a signature; None: unreadable
+
+
+def check_file(path: Path, expected_sha256: str | None, roots: list[Path]) -> FileCheck:
+    """Fixity and every signature of one archived file, from one reading of its signatures."""
     if not path.is_file():
-        return ["missing: the archived file is not there"]
+        return FileCheck(["missing: the archived file is not there"], None)
     problems = []
     if expected_sha256 is not None and sha256_file(path) != expected_sha256:
         problems.append("sha256_mismatch: the file differs from the one archived")
     try:
         checks = verify_signatures(path, roots)
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        return [*problems, f"unreadable: {exc}"]
-    return [*problems, *signature_problems(checks)]
+        return FileCheck([*problems, f"unreadable: {exc}"], None)
+    test = any(c.test_certificate for c in checks if c.kind == "signature")
+    return FileCheck([*problems, *signature_problems(checks)], test)
+
+
+def file_problems(path: Path, expected_sha256: str | None, roots: list[Path]) -> list[str]:
+    """Everything `sohoa verify` reports for one archived file, PDF/A aside (see check_pdfa)."""
+    return check_file(path, expected_sha256, roots).problems
 
 
 def structure_problems(path: Path) -> list[str]:
@@ -266,9 +283,11 @@ def check_pdfa(paths: list[Path]) -> dict[Path, PdfaCheck]:
 
 
 __all__ = [
+    "FileCheck",
     "PdfReadError",
     "PdfaCheck",
     "SignatureCheck",
+    "check_file",
     "check_pdfa",
     "file_problems",
     "signature_problems",

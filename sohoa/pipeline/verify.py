@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pikepdf
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa import __version__
-from sohoa.archive import check_pdfa, file_problems, signed_by_test_certificate, structure
+from sohoa.archive import check_file, check_pdfa, structure
 from sohoa.archive.verify import QUICK_CHECK, structure_problems
 from sohoa.config import Settings
 from sohoa.pipeline.cluster import dashboard_address, dask_client, usable_cores
@@ -111,7 +111,8 @@ def verify_files(items: list[VerifyItem], roots: list[Path]) -> list[VerifyResul
     Runs on a Dask worker or in the calling process; touches no database."""
     # A tampered file is reported as a problem row; pyHanko's own traceback would be noise.
     logging.getLogger("pyhanko.sign.diff_analysis").setLevel(logging.ERROR)
-    found = {item.uid: file_problems(Path(item.path), item.sha256, roots) for item in items}
+    checked = {item.uid: check_file(Path(item.path), item.sha256, roots) for item in items}
+    found = {uid: list(check.problems) for uid, check in checked.items()}
     readable = [
         item for item in items
         if not any(p.startswith(("missing", "unreadable")) for p in found[item.uid])
@@ -119,7 +120,6 @@ def verify_files(items: list[VerifyItem], roots: list[Path]) -> list[VerifyResul
     for item in readable:
         found[item.uid] += structure_problems(Path(item.path))
     pdfa = check_pdfa([Path(item.path) for item in readable])
-    readable_uids = {item.uid for item in readable}
     results = []
     for item in items:
         verdict = pdfa.get(Path(item.path))
@@ -135,18 +135,17 @@ def verify_files(items: list[VerifyItem], roots: list[Path]) -> list[VerifyResul
                 pdfa_validator=verdict.validator if verdict else None,
                 rel_path=item.rel_path,
                 structure_validator=structure.VALIDATOR,
-                test_certificate=signed_by_test_certificate(Path(item.path))
-                if item.uid in readable_uids
-                else None,
+                test_certificate=checked[item.uid].test_certificate,
             )
         )
     return results
 
 
 def _targets(session: Session, ids: Select[Any]) -> list[VerifyItem]:
+    """The files of the records `ids` selects (a query of Record.id over `records`)."""
     columns = (Record.id, Record.batch_id, Record.uid, Record.rel_path, Record.output_path,
                Record.output_sha256, Record.page_count)  # fmt: skip
-    query = select(*columns).where(Record.id.in_(ids.scalar_subquery())).order_by(Record.id)
+    query = ids.with_only_columns(*columns).order_by(Record.id)
     return [
         VerifyItem(record_id, batch_id, uid, rel_path, path or "", sha, pages or 0)
         for record_id, batch_id, uid, rel_path, path, sha, pages in session.execute(query)
