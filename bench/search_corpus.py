@@ -6,8 +6,12 @@ then indexed by sohoa.records.search."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,16 +151,24 @@ def load(engine: Engine, dossiers: Iterator[Dossier], batch: str = "bench") -> i
     return count
 
 
-def fresh_postgres(admin_url: str) -> tuple[str, callable]:
-    """A new empty database on the server of `admin_url`, and a function that drops it."""
+@contextmanager
+def fresh_database(backend: str, prefix: str) -> Iterator[str]:
+    """The URL of a new empty database, removed afterwards: SQLite in a temporary folder, or
+    PostgreSQL on the server of SOHOA_TEST_POSTGRES_URL (`bash tools/db-up.sh 5432`)."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    admin_url = os.environ.get("SOHOA_TEST_POSTGRES_URL")
+    if not admin_url:
+        sys.exit("set SOHOA_TEST_POSTGRES_URL (bash tools/db-up.sh 5432 --url-only)")
     name = f"sohoa_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop

@@ -14,13 +14,10 @@ top-3 >= 95% of name+year queries.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
 from dataclasses import dataclass, replace
 
 import numpy as np
-from search_corpus import Dossier, dossier, fresh_postgres, load, person
+from search_corpus import Dossier, dossier, fresh_database, load, person
 from sqlalchemy.orm import sessionmaker
 
 from sohoa.records import make_engine, session_scope, upgrade
@@ -136,18 +133,8 @@ def main() -> None:
     archive, cases = plant(np.random.default_rng(args.seed), args.records, args.targets)
     print(f"search_quality: {args.records} dossiers, {args.targets} planted, {len(cases)} queries")
     for backend in args.backends.split(","):
-        if backend == "sqlite":
-            with tempfile.TemporaryDirectory(prefix="sohoa-quality-") as tmp:
-                table(backend, evaluate(f"sqlite:///{tmp}/quality.db", archive, cases))
-            continue
-        admin = os.environ.get("SOHOA_TEST_POSTGRES_URL")
-        if not admin:
-            sys.exit("set SOHOA_TEST_POSTGRES_URL (bash tools/db-up.sh 5432 --url-only)")
-        url, drop = fresh_postgres(admin)
-        try:
+        with fresh_database(backend, "sohoa-quality-") as url:
             table(backend, evaluate(url, archive, cases))
-        finally:
-            drop()
 
 
 if __name__ == "__main__":

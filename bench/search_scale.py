@@ -12,16 +12,11 @@ Targets (issue 13): p95 < 100 ms for every kind on both backends; incremental <=
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
-from search_corpus import Dossier, dossier, fresh_postgres, load
-from sohoa.sample.text import GIVEN_FEMALE, GIVEN_MALE, STREETS
+from search_corpus import Dossier, dossier, fresh_database, load
 from sqlalchemy import select, text
 from sqlalchemy.orm import sessionmaker
 
@@ -29,6 +24,7 @@ from sohoa.records import make_engine, session_scope, upgrade
 from sohoa.records.models import Record
 from sohoa.records.search import SearchRequest, SearchSettings, find_in, fold
 from sohoa.records.search.index import index_records, rebuild
+from sohoa.sample.people import GIVEN_FEMALE, GIVEN_MALE, STREETS
 
 TARGET_P95_MS = 100.0
 TARGET_INCREMENTAL_MS = 5.0
@@ -137,19 +133,8 @@ def main() -> None:
     print(f"search_scale: {args.records} records, {args.samples} queries per kind "
           f"(2 cores shared with other jobs)", flush=True)  # fmt: skip
     for backend in args.backends.split(","):
-        if backend == "sqlite":
-            with tempfile.TemporaryDirectory(prefix="sohoa-search-") as tmp:
-                path = Path(tmp) / "bench.db"
-                report(backend, run_backend(backend, f"sqlite:///{path}", args))
-            continue
-        admin = os.environ.get("SOHOA_TEST_POSTGRES_URL")
-        if not admin:
-            sys.exit("set SOHOA_TEST_POSTGRES_URL (bash tools/db-up.sh 5432 --url-only)")
-        url, drop = fresh_postgres(admin)
-        try:
+        with fresh_database(backend, "sohoa-search-") as url:
             report(backend, run_backend(backend, url, args))
-        finally:
-            drop()
 
 
 def report(backend: str, r: dict) -> None:
