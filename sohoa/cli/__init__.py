@@ -24,39 +24,10 @@ from sohoa.cli import (
     timestamps,
 )
 from sohoa.cli.app import main
-from sohoa.cli.options import (
-    find_batch_id,
-    format_option,
-    friendly_errors,
-    open_database,
-    scheduler_option,
-    settings_of,
-    workers_option,
-)
-from sohoa.cli.output import FORMATS, console, emit, err_console, safe_url, say
 
 _MODULES = (run, query, search, register, review, classify, admin, package, timestamps)
 for _module in _MODULES:
     for _command in _module.COMMANDS:
         main.add_command(_command)
 
-# The names modules written against the single-file cli.py import.
-_settings = settings_of
-_database = open_database
-
-__all__ = [
-    "FORMATS",
-    "console",
-    "emit",
-    "err_console",
-    "find_batch_id",
-    "format_option",
-    "friendly_errors",
-    "main",
-    "open_database",
-    "safe_url",
-    "say",
-    "scheduler_option",
-    "settings_of",
-    "workers_option",
-]
+__all__ = ["main"]

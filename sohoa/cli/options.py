@@ -28,12 +28,6 @@ def open_database(settings: Settings) -> AbstractContextManager[Session]:
     return database_session(settings.database_url)
 
 
-def friendly_errors(command: Callable) -> Callable:
-    """Nothing to do any more: the `sohoa` group maps every error (sohoa.cli.app). Kept so
-    that command modules written against the single-file cli.py still import."""
-    return command
-
-
 def format_option(default: str = "table", choices: click.Choice = FORMATS) -> Callable:
     return click.option(
         "--format", "fmt", type=choices, default=default, show_default=True, help="Output format."
