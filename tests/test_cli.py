@@ -169,7 +169,8 @@ def test_quiet_and_verbose_together_are_refused(workdir: Path) -> None:
     _one_line_error(invoke("-q", "-v", "status"), "choose -q or -v")
 
 
-HEAVY = ("dask", "distributed", "cv2", "pyhanko", "sklearn", "pikepdf", "numpy", "ocrmypdf")
+HEAVY = ("dask", "distributed", "cv2", "pyhanko", "sklearn", "pikepdf", "numpy", "ocrmypdf",
+         "alembic", "sohoa.records.search")  # fmt: skip
 LOADED = """
 import sys
 from sohoa.cli import main
