@@ -79,6 +79,8 @@ scheduler_option = click.option(
 
 def find_batch_id(session: Session, name: str | None) -> int | None:
     """The id of the named batch (an error if unknown), or None for all batches."""
+    if not name:
+        return None
     from sohoa.records import store
 
-    return store.find_batch(session, name).id if name else None
+    return store.find_batch(session, name).id
