@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,10 @@ def configure_logging(verbose: int) -> None:
         library = logging.getLogger(name)
         library.setLevel(logging.NOTSET if verbose else logging.CRITICAL + 1)
         library.propagate = True
+    if not verbose:
+        # The libraries' Python warnings too (cryptography 51 deprecates DSA, which pyHanko
+        # imports): theirs to fix, not the operator's to read on every command.
+        warnings.filterwarnings("ignore", module=r"(?!sohoa(\.|$))")
 
 
 @click.group(cls=SohoaGroup, context_settings={"help_option_names": ["-h", "--help"]})
