@@ -12,13 +12,14 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 from PIL import Image
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from sohoa.archive import build_pdfa, encode_page
 from sohoa.cli import main
 from sohoa.config import Settings, load_settings
 from sohoa.ocr import tesseract
+from sohoa.records import Event, Record, database_session
 from tests import softhsm
 from tests.pki import Pki, running_pki
 
@@ -62,6 +63,16 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     work.mkdir()
     monkeypatch.chdir(work)
     return work
+
+
+def events_per_record(settings: Settings, kind: str) -> dict[str, int]:
+    """{record uid: how many `kind` events it has}, records without one left out."""
+    with database_session(settings.database_url) as session:
+        rows = session.execute(
+            select(Record.uid, func.count()).join(Event, Event.record_id == Record.id)
+            .where(Event.kind == kind).group_by(Record.uid)
+        )  # fmt: skip
+        return {uid: int(n) for uid, n in rows}
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> Result:

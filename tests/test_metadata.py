@@ -37,7 +37,7 @@ from sohoa.archive.dossier import derive_dossier, safe_file_part
 from sohoa.archive.keys import TestIdentity as Identity
 from sohoa.archive.textfacts import count_documents, find_dates, find_doc_numbers
 from tests import pdfa_audit
-from tests.conftest import invoke
+from tests.conftest import events_per_record, invoke
 from tests.test_archive import DEFAULTS, REGISTER, metadata
 
 TODAY = dt.date(2026, 11, 27)
@@ -360,7 +360,12 @@ def test_the_register_names_archived_files_by_dossier_code_and_order(
         assert signature.intact and signature.trusted
     assert sorted(p.name for p in settings.archive_dir.rglob("*.pdf")) == sorted(
         Path(row["output"]).name for row in rows.values()
-    )  # the first, record-id-named files are gone
+    )
+    # The register was there before the run: each file was built and signed once, already
+    # under its final name (sohoa.pipeline.naming), and the register step rebuilt nothing.
+    once = {row["record_id"]: 1 for row in rows.values()}
+    assert events_per_record(settings, "pdfa") == once
+    assert events_per_record(settings, "sign") == once
 
     # The same dossier scanned again with one more page, in another batch: the next number.
     first = next(source for source in sorted(rows) if (workdir / "scans" / source).is_dir())

@@ -13,18 +13,18 @@ import bagit
 import pytest
 import yaml
 from lxml import etree
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
 from sohoa.config import Settings, load_settings
 from sohoa.pipeline import package as package_pipeline
 from sohoa.pipeline.package import PackageRequest, make_package
-from sohoa.records import Event, InventoryItem, Record, coverage, database_session
+from sohoa.records import InventoryItem, Record, coverage, database_session
 from sohoa.records.packages import Selection
 from sohoa.transfer import BagWriter, mets_problems, partial_path
 from sohoa.transfer.mets import PREMIS_NS
 from sohoa.transfer.schemas import METS_NS
 from tests import pdfa_audit
-from tests.conftest import invoke
+from tests.conftest import events_per_record, invoke
 from tests.test_tamper import archive_copies
 
 FONDS = {"identifier": "G09.01", "organ_id": "000.00.09.H29", "fond_name": "UBND phường Bến Nghé",
@@ -62,15 +62,6 @@ def archived(initialised: Settings, unsigned_pdf: bytes) -> list[tuple[str, Path
                     "file_name": f"000.00.09.H29.2024.KS-{n:03d}.001.pdf"}  # fmt: skip
             session.execute(update(Record).where(Record.uid == uid).values(meta=meta))
     return records
-
-
-def _events(settings: Settings, kind: str) -> dict[str, int]:
-    with database_session(settings.database_url) as session:
-        rows = session.execute(
-            select(Record.uid, func.count()).join(Event, Event.record_id == Record.id)
-            .where(Event.kind == kind).group_by(Record.uid)
-        )  # fmt: skip
-        return {uid: int(n) for uid, n in rows}
 
 
 def test_package_is_a_valid_bag_with_the_files_as_archived_and_their_history(
@@ -114,7 +105,7 @@ def test_package_is_a_valid_bag_with_the_files_as_archived_and_their_history(
         rows = list(csv.DictReader(stream))
     assert [r["record_id"] for r in rows] == [uid for uid, _ in archived]
     assert rows[0]["title"] == "Hồ sơ khai sinh số 0"
-    assert _events(settings, "transfer") == {uid: 1 for uid, _ in archived}
+    assert events_per_record(settings, "transfer") == {uid: 1 for uid, _ in archived}
     validated = invoke("package", "--validate", str(bag_dir))
     assert validated.exit_code == 0 and " valid " in validated.output, validated.output
 
@@ -136,7 +127,7 @@ def test_a_damaged_copy_is_left_out_with_its_reason(
     with open(bag_dir / "data" / "excluded.csv", encoding="utf-8") as stream:
         reasons = {r["record_id"]: r["reason"].split(":")[0] for r in csv.DictReader(stream)}
     assert reasons == {damaged: "sha256_mismatch", gone: "missing"}
-    assert _events(load_settings(), "transfer") == {kept: 1}
+    assert events_per_record(load_settings(), "transfer") == {kept: 1}
     assert "handed over to the historical archive: 1 dossier(s)" in invoke("coverage").output
 
 
@@ -163,7 +154,7 @@ def test_an_interrupted_run_continues_where_it_stopped(
     again = make_package(settings, PackageRequest(workdir / "bag"))
     assert again.resumed and (again.records, again.excluded) == (3, 0)
     bagit.Bag(str(workdir / "bag")).validate()
-    assert _events(settings, "transfer") == {uid: 1 for uid, _ in archived}
+    assert events_per_record(settings, "transfer") == {uid: 1 for uid, _ in archived}
 
 
 def test_a_folder_that_is_not_this_selections_package_is_refused(
@@ -300,8 +291,9 @@ def test_a_run_stopped_after_the_rename_records_the_transfer_next_time(
     with monkeypatch.context() as patched:
         patched.setattr(package_pipeline.packages, "complete_package", _interrupt)
         assert invoke("package", "--out", "bag").exit_code == 130
-    assert (workdir / "bag" / "bagit.txt").is_file() and _events(settings, "transfer") == {}
+    assert (workdir / "bag" / "bagit.txt").is_file()
+    assert events_per_record(settings, "transfer") == {}
     again = invoke("package", "--out", "bag")
     assert again.exit_code == 0 and "(continued)" in again.output, again.output
-    assert _events(settings, "transfer") == {uid: 1 for uid, _ in archived}
+    assert events_per_record(settings, "transfer") == {uid: 1 for uid, _ in archived}
     assert invoke("package", "--out", "bag").exit_code == 1  # complete now: refused

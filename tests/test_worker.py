@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sohoa.archive import RegisterEntry
 from sohoa.config import load_settings
 from sohoa.ingest import open_record
 from sohoa.ingest.discover import RecordRef
@@ -61,3 +62,30 @@ def test_a_source_changed_after_hashing_is_refused(settings, workdir: Path) -> N
     task = _record(workdir / "scans", "HS-MOVING", [(form_page(150), 150)])
     outcome = process_record(task, "0" * 64, settings)
     assert (outcome.ok, outcome.error_reason) == (False, "source_changed")
+
+
+def test_a_planned_register_name_never_replaces_another_records_file(
+    settings, workdir: Path
+) -> None:
+    entry = RegisterEntry(code="HS-2020-1", title="Đăng ký khai sinh - Lê Văn An",
+                          unit="UBND phường 1", year=2020, expected_pages=1, order_number=1)
+    task = replace(_record(workdir / "scans", "HS-2020-1", [(form_page(150), 150)]),
+                   register=entry)  # fmt: skip
+    first = process_record(task, _hash(task), settings)
+    assert first.ok, first.error_message
+    planned = Path(first.output_path)
+    assert planned.name == "HS-2020-1.001.pdf" and first.metadata["order_number"] == 1
+
+    # Its own file, left by an attempt that never committed, is replaced by the retry.
+    again = process_record(task, _hash(task), settings)
+    assert again.ok and again.output_path == str(planned)
+
+    # Another record planned under the same name (another run, same dossier) keeps its own
+    # id as its name and no register fields: the register step names it after its run.
+    other = replace(task, uid="someone-else")
+    kept = planned.read_bytes()
+    outcome = process_record(other, _hash(other), settings)
+    assert outcome.ok, outcome.error_message
+    assert Path(outcome.output_path).name == "someone-else.pdf"
+    assert outcome.metadata.get("register") is None
+    assert planned.read_bytes() == kept

@@ -10,7 +10,7 @@ import click
 
 from sohoa.cli import output
 from sohoa.cli.options import batch_option, format_option, scheduler_option, settings_of
-from sohoa.cli.output import FORMATS, emit, err_console, safe_url, say
+from sohoa.cli.output import FORMATS, emit, safe_url, say
 from sohoa.config import effective_values, read_config_file
 from sohoa.errors import ExitCode, SohoaError
 
@@ -94,7 +94,6 @@ def verify(
     (--restart begins anew).
     """
     from sohoa.pipeline import VerifyRequest, verify_archive
-    from sohoa.progress import reporter_for
 
     if orphans:
         from sohoa.pipeline.quarantine import list_orphans
@@ -107,8 +106,7 @@ def verify(
     request = VerifyRequest(
         batch, since.date() if since else None, workers, scheduler, sample, restart
     )
-    # A bar on a terminal; off one the result rows say it all, and stdout stays pure JSON/CSV.
-    reporter = reporter_for(err_console) if err_console.is_terminal and not output.QUIET else None
+    reporter = output.bar_reporter()
     outcome = verify_archive(settings_of(ctx), request, reporter)
     if outcome.continued_from is not None:
         done = outcome.run_files - len(outcome.results)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from sohoa.pipeline import Reporter
     from sohoa.pipeline.register import RegisterReport
 
 # Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns.
@@ -57,6 +58,16 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value)
+
+
+def bar_reporter() -> Reporter | None:
+    """A progress bar on a terminal; off one the result rows say it all, and stdout stays
+    pure JSON/CSV."""
+    if QUIET or not err_console.is_terminal:
+        return None
+    from sohoa.progress import reporter_for
+
+    return reporter_for(err_console)
 
 
 def say(message: str) -> None:

@@ -55,7 +55,6 @@ def package(
       sohoa package --validate /mnt/nop-luu/2024-khai-sinh
     """
     from sohoa.pipeline.package import PackageRequest, make_package, validate_package
-    from sohoa.progress import reporter_for
     from sohoa.records.packages import Selection
 
     if (out is None) == (to_validate is None):
@@ -72,7 +71,7 @@ def package(
         sys.exit(ExitCode.OK if report.ok else ExitCode.FAILED_RECORDS)
     assert out is not None
     request = PackageRequest(out, Selection(batch, procedure, year, unit))
-    reporter = reporter_for(err_console) if err_console.is_terminal and not output.QUIET else None
+    reporter = output.bar_reporter()
     interrupt_on_sigterm()
     try:
         report = make_package(settings_of(ctx), request, reporter)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from sohoa.cli import output
 from sohoa.cli.options import settings_of
 from sohoa.cli.output import FORMATS, emit, err_console, say_register_changes
 from sohoa.errors import ExitCode
@@ -33,7 +34,7 @@ def inventory_import(ctx: click.Context, file: Path) -> None:
     settings = settings_of(ctx)
     from sohoa.pipeline import audit
 
-    imported = audit.import_register(settings, file)
+    imported = audit.import_register(settings, file, output.bar_reporter())
     say_register_changes(imported.applied)
     report, links = imported.rows, imported.links
     for problem in report.problems:
@@ -76,7 +77,7 @@ def link(ctx: click.Context, mapping: Path | None, fmt: str) -> None:
     settings = settings_of(ctx)
     from sohoa.pipeline import audit
 
-    outcome = audit.link(settings, mapping)
+    outcome = audit.link(settings, mapping, output.bar_reporter())
     say_register_changes(outcome.applied)
     report = outcome.links
     for problem in report.problems:

@@ -14,6 +14,7 @@ from sohoa.records import coverage, database_session, inventory, queries
 
 if TYPE_CHECKING:
     from sohoa.classify import Catalogue
+    from sohoa.pipeline.driver import Reporter
     from sohoa.pipeline.register import RegisterReport
 
 # Imported where used: coverage must not load pyHanko and pikepdf (the register step does)
@@ -39,7 +40,9 @@ class LinkOutcome:
     applied: RegisterReport
 
 
-def import_register(settings: Settings, path: Path) -> RegisterImport:
+def import_register(
+    settings: Settings, path: Path, reporter: Reporter | None = None
+) -> RegisterImport:
     """Load the paper register (upsert by dossier code), link scanned records to it, and
     rename and re-sign the archived files of the records it now names."""
     catalogue = _catalogue(settings)
@@ -57,10 +60,12 @@ def import_register(settings: Settings, path: Path) -> RegisterImport:
         links = inventory.link_records(session)
     from sohoa.pipeline.register import apply_register
 
-    return RegisterImport(report, links, apply_register(settings))
+    return RegisterImport(report, links, apply_register(settings, reporter=reporter))
 
 
-def link(settings: Settings, mapping: Path | None = None) -> LinkOutcome:
+def link(
+    settings: Settings, mapping: Path | None = None, reporter: Reporter | None = None
+) -> LinkOutcome:
     """Link records to the register (explicitly by the `mapping` CSV first, if given), then
     rename and re-sign the archived files whose link changed."""
     with database_session(settings.database_url) as session:
@@ -70,7 +75,7 @@ def link(settings: Settings, mapping: Path | None = None) -> LinkOutcome:
     report.problems = problems
     from sohoa.pipeline.register import apply_register
 
-    return LinkOutcome(report, apply_register(settings))
+    return LinkOutcome(report, apply_register(settings, reporter=reporter))
 
 
 INVENTORY_COLUMNS = ("items", "digitized", "percent", "pages_expected", "pages_digitized",

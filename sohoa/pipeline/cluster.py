@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sohoa.config import Settings
 from sohoa.errors import SohoaError
 from sohoa.threads import SINGLE_THREAD_ENV
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 # Dask's defaults suit interactive analysis; here a task is seconds of OCR, so the
 # millisecond-scale housekeeping only burns CPU that the pages need. Measured on this
@@ -141,3 +144,25 @@ def dask_client(
         finally:
             client.close()
             cluster.close()
+
+
+def map_chunks(
+    function: Callable[..., list[Result]],
+    chunks: Sequence[list[Item]],
+    args: tuple[Any, ...],
+    workers: int,
+    scheduler: str | None,
+    dashboard: str,
+) -> Iterable[tuple[list[Item], list[Result]]]:
+    """(chunk, `function(chunk, *args)`) as each finishes: in this process when one worker
+    will do, else on a Dask cluster (a local one, or the one at `scheduler`)."""
+    if workers <= 1 and not scheduler:
+        for chunk in chunks:
+            yield chunk, function(chunk, *args)
+        return
+    from distributed import as_completed
+
+    with dask_client(workers, scheduler, dashboard) as client:
+        futures = {client.submit(function, chunk, *args, pure=False): chunk for chunk in chunks}
+        for future in as_completed(futures):
+            yield futures[future], future.result()

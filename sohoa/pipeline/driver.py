@@ -25,6 +25,7 @@ from sohoa.errors import SohoaError
 from sohoa.ingest import discover
 from sohoa.pipeline.cluster import dashboard_address, dask_client, usable_cores
 from sohoa.pipeline.context import WorkerSettings, record_uid, token_signing, worker_settings
+from sohoa.pipeline.naming import RegisterNames
 from sohoa.pipeline.outputs import ARCHIVE_FAULTS
 from sohoa.pipeline.quarantine import set_aside_for_resume
 from sohoa.pipeline.worker import RecordTask, digest_records, process_record
@@ -119,6 +120,7 @@ class _Run:
     lost_workers: list[dict] = field(default_factory=list)
     losses_recorded: int = 0
     last_beat: float = field(default_factory=time.monotonic)
+    names: RegisterNames | None = None  # files named by the register at hand-out, if any
 
 
 @dataclass
@@ -247,7 +249,10 @@ def _hand_out(session: Session, run: _Run, room: int, done: list) -> list[Record
         if is_dir is None:
             _source_missing(session, run, uid, rel_path, done)
         else:
-            tasks.append(_task(run, uid, rel_path, is_dir))
+            task = _task(run, uid, rel_path, is_dir)
+            if run.names is not None:
+                task = replace(task, register=run.names.entry_for(session, rel_path))
+            tasks.append(task)
     if tasks:
         uids = [task.uid for task in tasks]
         store.set_state(session, uids, RecordState.PROCESSING, why="handed to a worker")
@@ -474,6 +479,9 @@ def _run_batch(
     report = RunReport(batch=name)
     run = _Run(batch_id, name, root, owner, work_settings, factory, reporter, report, queue,
                db_retry_s=settings.pipeline.db_retry_s)  # fmt: skip
+    if work_settings.engine != "null":
+        with session_scope(factory) as session:
+            run.names = RegisterNames.load(session)
     workers = request.workers or settings.pipeline.workers or usable_cores()
     per_worker = settings.pipeline.max_in_flight_per_worker
     started = time.monotonic()

@@ -12,10 +12,11 @@ from pathlib import Path
 from sohoa.errors import RecordError
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     """Temporary name in the same folder, fsync, rename, fsync the folder: a crash leaves
     either the old file or the new one, never half of one. The temporary name is fixed per
-    output, so a retry after a crash overwrites its leftover instead of adding another."""
+    output, so a retry after a crash overwrites its leftover instead of adding another.
+    `exclusive`: FileExistsError instead of replacing a file already at `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -24,7 +25,11 @@ def write_atomically(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        if exclusive:
+            os.link(temporary, path)  # atomic, and refuses an existing name
+            temporary.unlink()
+        else:
+            os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -55,11 +60,16 @@ def storage_error(exc: OSError, fallback: Path) -> RecordError | None:
     return None
 
 
-def write_output(archive_dir: Path, output: Path, data: bytes) -> None:
-    """Clear the leftovers of an earlier attempt and write the signed file."""
+def write_output(archive_dir: Path, output: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Clear the leftovers of an earlier attempt and write the signed file (`exclusive`: only
+    where no file is)."""
     try:
         remove_leftovers(archive_dir, output.name)
-        write_atomically(output, data)
+        write_atomically(output, data, exclusive=exclusive)
+    except FileExistsError as exc:
+        raise RecordError(
+            "output_exists", f"{output} was written meanwhile by another run; resume the batch"
+        ) from exc
     except OSError as exc:
         failure = storage_error(exc, output)
         if failure is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -27,7 +27,7 @@ from sohoa import __version__
 from sohoa.archive import check_file, check_pdfa, structure
 from sohoa.archive.verify import QUICK_CHECK, structure_problems
 from sohoa.config import Settings
-from sohoa.pipeline.cluster import dashboard_address, dask_client, usable_cores
+from sohoa.pipeline.cluster import dashboard_address, map_chunks, usable_cores
 from sohoa.pipeline.driver import Reporter
 from sohoa.records import (
     EventRow,
@@ -222,7 +222,9 @@ def verify_archive(
         results: list[VerifyResult] = []
         try:
             dashboard = dashboard_address(settings)
-            for chunk, checked in _run(chunks, roots, workers, request.scheduler, dashboard):
+            for chunk, checked in map_chunks(
+                verify_files, chunks, (roots,), workers, request.scheduler, dashboard
+            ):
                 _record(factory, start.run_id, chunk, checked)
                 results.extend(checked)
                 if reporter is not None:
@@ -244,23 +246,3 @@ def verify_archive(
         run_files=run_files,
         run_failed=run_failed,
     )
-
-
-def _run(
-    chunks: list[list[VerifyItem]],
-    roots: list[Path],
-    workers: int,
-    scheduler: str | None,
-    dashboard: str,
-) -> Iterable[tuple[list[VerifyItem], list[VerifyResult]]]:
-    """(chunk, its results) as each finishes: here when one worker will do, else on Dask."""
-    if workers <= 1 and not scheduler:
-        for chunk in chunks:
-            yield chunk, verify_files(chunk, roots)
-        return
-    from distributed import as_completed
-
-    with dask_client(workers, scheduler, dashboard) as client:
-        futures = {client.submit(verify_files, chunk, roots, pure=False): chunk for chunk in chunks}
-        for future in as_completed(futures):
-            yield futures[future], future.result()

@@ -37,6 +37,7 @@ from sohoa.ingest import RecordRef, RecordSource, open_record, sha256_bytes
 from sohoa.ocr import prepare, recognize, tesseract
 from sohoa.ocr.codes import as_metadata, find_codes
 from sohoa.pipeline.context import WorkerSettings
+from sohoa.pipeline.naming import planned_path_free
 from sohoa.pipeline.outputs import write_output
 from sohoa.pipeline.source_signatures import signature_events, source_signatures
 from sohoa.records import Digest, EventRow, PageRow, RecordOutcome
@@ -57,6 +58,9 @@ class RecordTask:
     root: str
     rel_path: str
     is_dir: bool
+    # The register item the record's name links it to, with its order number, planned by the
+    # driver (sohoa.pipeline.naming): the file gets its final name and metadata at once.
+    register: RegisterEntry | None = None
 
 
 def _catalogue(items: tuple[dict, ...]) -> Catalogue:
@@ -211,8 +215,17 @@ def _process(
     texts = [row.text for row in pages.rows]
     model, model_warning = _model(settings.model, catalogue)
     result = _decide(texts, catalogue, reviewed, model)
-    meta = _metadata(task, source, result, catalogue, settings, texts, register)
-    name = archive_file_name(task.uid, meta.dossier)
+    folder = settings.archive_dir / result.procedure
+    planned = register is None and task.register is not None
+    meta = _metadata(task, source, result, catalogue, settings, texts, register or task.register)
+    output = folder / archive_file_name(task.uid, meta.dossier)
+    if planned and not planned_path_free(output, task.uid):
+        # Another run's file has the planned name: named by the register step after the run.
+        planned, meta = False, _metadata(task, source, result, catalogue, settings, texts, None)
+        output = folder / archive_file_name(task.uid, meta.dossier)
+    # Never over another record's file made since the check (this record's own leftover of
+    # an attempt that did not commit is replaced).
+    exclusive = planned and not output.exists()
     started = time.perf_counter()
     pdf = build_pdfa(pages.archive, meta)
     built = time.perf_counter()
@@ -220,8 +233,7 @@ def _process(
         signed = sign_pdf(pdf, settings.signer)
     except SohoaError as exc:  # a timestamp server or revocation source that did not answer
         raise RecordError("signing_failed", str(exc)) from exc
-    output = settings.archive_dir / result.procedure / name
-    write_output(settings.archive_dir, output, signed)
+    write_output(settings.archive_dir, output, signed, exclusive=exclusive)
     pages.seconds["pdfa"] = built - started
     pages.seconds["sign"] = time.perf_counter() - built
     low_quality = [row.index for row in pages.rows if "low_confidence" in row.flags]

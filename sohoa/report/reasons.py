@@ -14,6 +14,7 @@ REASONS = {
     "internal_error": "Lỗi nội bộ của phần mềm",
     "no_pages": "Không có trang đọc được",
     "not_a_file": "Không phải tệp thông thường",
+    "output_exists": "Tên tệp lưu trữ đã bị lần chạy khác dùng",
     "ocr_failed": "Nhận dạng chữ (OCR) bị lỗi",
     "signing_failed": "Ký số không thành công",
     "source_changed": "Tệp gốc thay đổi trong khi xử lý",

@@ -3,13 +3,20 @@
 files both take."""
 
 from sohoa.records.inventory.importing import ImportReport, import_inventory
-from sohoa.records.inventory.linking import LinkReport, link_records, read_mapping
-from sohoa.records.inventory.table import Problem
+from sohoa.records.inventory.linking import (
+    LinkReport,
+    dossier_codes,
+    link_records,
+    read_mapping,
+)
+from sohoa.records.inventory.table import Problem, code_key
 
 __all__ = [
     "ImportReport",
     "LinkReport",
     "Problem",
+    "code_key",
+    "dossier_codes",
     "import_inventory",
     "link_records",
     "read_mapping",
