@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from sohoa.records.models import SearchDoc, SearchIdentifier
 from sohoa.records.search.parse import ParsedQuery, Term
-from sohoa.records.search.schema import FTS_TABLE
+from sohoa.records.search.schema import FTS_TABLE, TS_CONFIG
 from sohoa.records.search.text import fold
 
 # How much a match with the user's own diacritics counts over a folded one.
@@ -130,9 +130,12 @@ def _text_query(session: Session, terms: Sequence[Term], alternatives: Alternati
             .where(literal_column(FTS_TABLE).op("MATCH")(fts5_expression(terms, alternatives)))
             .order_by(rank)
         )
+    # The folded words go through the same unaccent configuration as the documents.
     folded, exact = (
-        func.to_tsquery(literal_column("'simple'::regconfig"), literal(expression))
-        for expression in tsquery_expressions(terms, alternatives)
+        func.to_tsquery(literal_column(f"'{config}'::regconfig"), literal(expression))
+        for config, expression in zip(
+            (TS_CONFIG, "simple"), tsquery_expressions(terms, alternatives), strict=True
+        )
     )
     score = func.ts_rank(_FOLDED_TSV, folded) + EXACT_WEIGHT * func.ts_rank(_EXACT_TSV, exact)
     return (
