@@ -12,12 +12,13 @@ from alembic import command
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
 
-from sohoa.records import Batch, Page, Record, make_engine, upgrade
+from sohoa.records import make_engine, upgrade
 from sohoa.records.db import _alembic_config
 from sohoa.records.models import SearchTerm
 from sohoa.records.search import fold, tokens
 from sohoa.records.search.fuzzy import _by_trigrams, _one_edit, alternatives, similarity
 from sohoa.records.search.schema import TRGM_INDEX, TS_CONFIG, TSV_INDEX
+from tests.test_search import insert_archived_at_0005
 
 # Every Vietnamese vowel with every tone, both cases, and đ/Đ.
 _BASES = "aăâeêioôơuưyđ"
@@ -81,8 +82,6 @@ def test_the_trigram_lookup_finds_what_the_equality_lookup_finds(pg: Engine) -> 
 def test_migration_0010_moves_a_0009_database_to_unaccent_and_back(database_url: str) -> None:
     engine = make_engine(database_url)
     config = _alembic_config()
-    page = {"source_file": "p", "index_in_file": 0, "rotation": 0, "skew_deg": 0.0,
-            "width": 1, "height": 1, "dpi": 300.0, "flags": []}  # fmt: skip
 
     def structures(connection) -> tuple[set[str], str]:
         indexes = set(connection.execute(text("SELECT indexname FROM pg_indexes")).scalars())
@@ -93,17 +92,8 @@ def test_migration_0010_moves_a_0009_database_to_unaccent_and_back(database_url:
         return indexes, generated
 
     with engine.begin() as connection:
+        record = insert_archived_at_0005(connection, "Đơn đăng ký thường trú")
         config.attributes["connection"] = connection
-        command.upgrade(config, "0005")
-        batch = connection.execute(insert(Batch).values(name="b", source="/s", config={})
-                                   .returning(Batch.id)).scalar_one()  # fmt: skip
-        record = connection.execute(
-            insert(Record).values(uid="u1", batch_id=batch, rel_path="r", state="archived",
-                                  attempts=1, source_files=[], metadata={})
-            .returning(Record.id)
-        ).scalar_one()  # fmt: skip
-        connection.execute(insert(Page).values(record_id=record, index=0,
-                                               text="Đơn đăng ký thường trú", **page))  # fmt: skip
         command.upgrade(config, "head")  # 0006 indexes the record
         command.downgrade(config, "0009")  # as 0006 left databases before this revision
         indexes, generated = structures(connection)
