@@ -232,24 +232,30 @@ def test_every_search_is_in_the_access_log(factory) -> None:
     assert all((r.database_role == "sohoa_test") == postgres for r in rows)
 
 
+def insert_archived_at_0005(connection, page_text: str) -> int:
+    """A record archived before migration 0006 (rows written as 0005's schema has them)."""
+    config = _alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "0005")
+    batch = connection.execute(insert(Batch).values(name="b", source="/s", config={})
+                               .returning(Batch.id)).scalar_one()  # fmt: skip
+    record = connection.execute(
+        insert(Record).values(uid="u1", batch_id=batch, rel_path="r", state="archived",
+                              attempts=1, source_files=[], metadata={})
+        .returning(Record.id)
+    ).scalar_one()  # fmt: skip
+    page = {"source_file": "p", "index_in_file": 0, "rotation": 0, "skew_deg": 0.0,
+            "width": 1, "height": 1, "dpi": 300.0, "flags": []}  # fmt: skip
+    connection.execute(insert(Page).values(record_id=record, index=0, text=page_text, **page))
+    return record
+
+
 def test_the_migration_indexes_records_archived_before_it(database_url: str) -> None:
     engine = make_engine(database_url)
-    config = _alembic_config()
     with engine.begin() as connection:
+        insert_archived_at_0005(connection, "Đăng ký thường trú")
+        config = _alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, "0005")
-        batch = connection.execute(insert(Batch).values(name="b", source="/s", config={})
-                                   .returning(Batch.id)).scalar_one()  # fmt: skip
-        record = connection.execute(
-            insert(Record).values(uid="u1", batch_id=batch, rel_path="r", state="archived",
-                                  attempts=1, source_files=[], metadata={})
-            .returning(Record.id)
-        ).scalar_one()  # fmt: skip
-        page = {"source_file": "p", "index_in_file": 0, "rotation": 0, "skew_deg": 0.0,
-                "width": 1, "height": 1, "dpi": 300.0, "flags": []}  # fmt: skip
-        connection.execute(
-            insert(Page).values(record_id=record, index=0, text="Đăng ký thường trú", **page)
-        )
         command.upgrade(config, "head")
     with Session(engine) as session:
         assert session.scalars(select(SearchDoc.folded)).all() == ["dang ky thuong tru"]

@@ -1,14 +1,18 @@
 """Words OCR may have misread: for each word of the query, the words of the index one edit
 away (a letter replaced, dropped, added, or two swapped) or one known OCR confusion away
-("rn" read for "m", "li" for "h", ...). Candidates are generated and looked up in the
-vocabulary (search_terms) by equality, the same on both backends."""
+("rn" read for "m", "li" for "h", ...). Both backends find the same words: the vocabulary
+(search_terms) word is kept only if it is one of these neighbours. How they are looked up
+differs. SQLite: the neighbours are generated and looked up by equality. PostgreSQL: by
+trigram similarity (pg_trgm `%`, the GIN index over search_terms.term) at the lowest
+similarity any neighbour of the word can have, so the index returns every neighbour; words
+so short that a neighbour may share no trigram with them (2-3 letters) go by equality."""
 
 from __future__ import annotations
 
 import string
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sohoa.records.models import SearchTerm
@@ -49,11 +53,42 @@ def fuzzy_words(terms: Iterable[Term]) -> list[str]:
     ]  # fmt: skip
 
 
+def _trigrams(word: str) -> set[str]:
+    """pg_trgm's trigrams of one lower-case word: padded with two blanks before, one after."""
+    padded = f"  {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def similarity(left: str, right: str) -> float:
+    """pg_trgm's similarity() of two words: shared trigrams over all trigrams."""
+    a, b = _trigrams(left), _trigrams(right)
+    return len(a & b) / len(a | b)
+
+
+def _by_trigrams(session: Session, word: str, neighbours: set[str]) -> list[str] | None:
+    """The vocabulary's neighbours of `word` through the trigram index, or None when some
+    neighbour may share no trigram with it (the index cannot promise to return it)."""
+    lowest = min(similarity(word, n) for n in neighbours)
+    if lowest <= 0:
+        return None
+    # `%` is similarity >= pg_trgm.similarity_threshold; a hair lower than the exact bound
+    # for float4 rounding. Local to the transaction: nothing else reads it.
+    session.execute(select(func.set_config("pg_trgm.similarity_threshold",
+                                           f"{lowest - 1e-4:.6f}", True)))  # fmt: skip
+    near = session.scalars(select(SearchTerm.term).where(SearchTerm.term.op("%")(word)))
+    return [term for term in near if term in neighbours]
+
+
 def alternatives(session: Session, words: Iterable[str]) -> Alternatives:
     found: dict[str, tuple[str, ...]] = {}
+    postgresql = session.get_bind().dialect.name == "postgresql"
     for word in dict.fromkeys(words):
-        candidates = sorted(_one_edit(word))
-        known = session.scalars(select(SearchTerm.term).where(SearchTerm.term.in_(candidates)))
+        neighbours = _one_edit(word)
+        known = _by_trigrams(session, word, neighbours) if postgresql else None
+        if known is None:
+            known = list(session.scalars(
+                select(SearchTerm.term).where(SearchTerm.term.in_(sorted(neighbours)))
+            ))  # fmt: skip
         near = tuple(sorted(known)[:MAX_PER_WORD])
         if near:
             found[word] = near

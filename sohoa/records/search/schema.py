@@ -1,6 +1,9 @@
 """The engine structures over `search_docs` that SQLAlchemy does not model: an FTS5 table
-kept by triggers on SQLite, generated tsvector columns with a GIN index on PostgreSQL.
-Created by migration 0006; `compare_filter` keeps them out of the models/migrations check."""
+kept by triggers on SQLite; on PostgreSQL the `unaccent` and `pg_trgm` extensions, a text
+search configuration that folds with `unaccent`, generated tsvector columns with a GIN
+index, and a trigram GIN index over the vocabulary (search_terms) for misread words.
+Created by migration 0006, the PostgreSQL ones as of migration 0010; `compare_filter`
+keeps them out of the models/migrations check."""
 
 from __future__ import annotations
 
@@ -8,9 +11,17 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from sohoa.errors import SohoaError
+
 FTS_TABLE = "search_fts"  # SQLite; its shadow tables are search_fts_data, _idx, ...
 TSV_COLUMNS = ("exact_tsv", "folded_tsv")  # PostgreSQL
 TSV_INDEX = "ix_search_docs_folded_tsv"
+TRGM_INDEX = "ix_search_terms_trgm"
+# PostgreSQL: 'simple' (no stemming, no stop words: Vietnamese has neither) behind the
+# `unaccent` dictionary, whose rules fold every Vietnamese mark and đ/Đ the way
+# sohoa.records.search.text.fold does (tests/test_search_postgresql.py compares them).
+TS_CONFIG = "sohoa_vi"
+ENGINE_INDEXES = (TSV_INDEX, TRGM_INDEX)
 
 _SQLITE = (
     # External content: the text lives once, in search_docs; the triggers keep FTS5 in step.
@@ -37,23 +48,70 @@ _SQLITE_DROP = (
     "DROP TRIGGER IF EXISTS search_docs_after_update",
     f"DROP TABLE IF EXISTS {FTS_TABLE}",
 )
+# Token types of the default parser that may hold letters with marks; the others (ASCII
+# words, numbers) have none to fold. Tokens never hold hyphens or dots (text.tokens).
+_FOLDED_TOKENS = "word, numword, hword, hword_part, hword_numpart"
 _POSTGRESQL = (
-    # 'simple': no stemming or stop words (Vietnamese has neither); the tokens are lower
-    # case already. Matching reads folded_tsv; exact_tsv only ranks exact diacritics first.
+    # Trusted extensions (PostgreSQL >= 13): the database's owner may create them.
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    f"CREATE TEXT SEARCH CONFIGURATION {TS_CONFIG} (COPY = simple)",
+    f"ALTER TEXT SEARCH CONFIGURATION {TS_CONFIG} "
+    f"ALTER MAPPING FOR {_FOLDED_TOKENS} WITH unaccent, simple",
+    # Matching reads folded_tsv (the exact tokens folded by unaccent); exact_tsv only ranks
+    # the user's own diacritics first.
     "ALTER TABLE search_docs "
     "ADD COLUMN exact_tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', exact)) STORED, "
-    "ADD COLUMN folded_tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', folded)) STORED",
+    f"ADD COLUMN folded_tsv tsvector GENERATED ALWAYS AS (to_tsvector('{TS_CONFIG}', exact)) "
+    "STORED",
     f"CREATE INDEX {TSV_INDEX} ON search_docs USING gin (folded_tsv)",
+    f"CREATE INDEX {TRGM_INDEX} ON search_terms USING gin (term gin_trgm_ops)",
 )
 _POSTGRESQL_DROP = (
+    f"DROP INDEX IF EXISTS {TRGM_INDEX}",
     f"DROP INDEX IF EXISTS {TSV_INDEX}",
     "ALTER TABLE search_docs DROP COLUMN IF EXISTS exact_tsv, DROP COLUMN IF EXISTS folded_tsv",
+    f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {TS_CONFIG}",
 )
 
 
 def create_engine_objects(connection: Connection) -> None:
-    for statement in _SQLITE if connection.dialect.name == "sqlite" else _POSTGRESQL:
+    if connection.dialect.name == "sqlite":
+        for statement in _SQLITE:
+            connection.exec_driver_sql(statement)
+        return
+    _require_extensions(connection)
+    for statement in _POSTGRESQL:
         connection.exec_driver_sql(statement)
+
+
+def _require_extensions(connection: Connection) -> None:
+    """One clear line, not a driver traceback, when the server lacks the extensions
+    (postgresql-contrib not installed) or the role may not create them."""
+    missing = (
+        connection.exec_driver_sql(
+            "SELECT e.name FROM unnest(ARRAY['unaccent', 'pg_trgm']) AS e(name) "
+            "LEFT JOIN pg_available_extensions a ON a.name = e.name WHERE a.name IS NULL"
+        )
+        .scalars()
+        .all()
+    )
+    if missing:
+        raise SohoaError(
+            f"PostgreSQL lacks the extension(s) {', '.join(missing)} that search needs: "
+            "install the server's contrib package (postgresql-contrib)"
+        )
+    allowed = connection.exec_driver_sql(
+        "SELECT has_database_privilege(current_database(), 'CREATE')"
+    ).scalar()
+    installed = connection.exec_driver_sql(
+        "SELECT count(*) FROM pg_extension WHERE extname IN ('unaccent', 'pg_trgm')"
+    ).scalar()
+    if installed < 2 and not allowed:
+        raise SohoaError(
+            "search needs the PostgreSQL extensions unaccent and pg_trgm: run "
+            "CREATE EXTENSION unaccent; CREATE EXTENSION pg_trgm; as the database's owner"
+        )
 
 
 def drop_engine_objects(connection: Connection) -> None:
@@ -73,5 +131,5 @@ def compare_filter(
     if type_ == "column":
         return name not in TSV_COLUMNS
     if type_ == "index":
-        return name != TSV_INDEX
+        return name not in ENGINE_INDEXES
     return True

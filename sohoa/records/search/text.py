@@ -1,10 +1,11 @@
 """How text becomes index terms: Vietnamese folding, tokens, and the identifiers in it.
 
-Folding happens here, in Python, for both backends and for both sides (documents and
-queries), so SQLite and PostgreSQL find exactly the same things: SQLite FTS5's
-`remove_diacritics` and PostgreSQL's `unaccent` rules differ at the edges, and neither
-is needed once the folded form is stored. đ/Đ has no Unicode decomposition and is folded
-by hand.
+Folding happens here, in Python, for the queries and for SQLite's index (FTS5's
+`remove_diacritics` does not fold đ/Đ, which has no Unicode decomposition). PostgreSQL
+folds its documents itself, with the `unaccent` configuration sohoa_vi
+(sohoa.records.search.schema), whose rules give the same words for Vietnamese
+(tests/test_search_postgresql.py compares them letter by letter); search_docs.folded is kept
+on both backends for SQLite's FTS5 and for reading.
 """
 
 from __future__ import annotations
