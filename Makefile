@@ -7,7 +7,7 @@ TOOLS := .tools
 VERAPDF_LIB := $(TOOLS)/verapdf/lib
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng ghostscript poppler-utils \
 	fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-liberation2 fonts-noto-core \
-	fonts-freefont-ttf postgresql chromium openjdk-17-jre-headless maven tzdata \
+	fonts-freefont-ttf postgresql chromium chromium-driver openjdk-17-jre-headless maven tzdata \
 	softhsm2 opensc
 DEMO_DIR := demo
 PG_PORT ?= 5432

@@ -18,10 +18,10 @@ from pydantic import BaseModel
 from sohoa.pipeline.audit import coverage_answer, coverage_json
 from sohoa.records import accounts, audit, queries, record_view
 from sohoa.records.search import Hit
-from sohoa.web.app import render
 from sohoa.web.pages_auditor import dashboard_of
 from sohoa.web.pages_officer import PER_PAGE, SearchForm, run_search, signed_download, viewed
 from sohoa.web.pages_operator import batch_id
+from sohoa.web.render import render
 from sohoa.web.security import allow, web_of
 
 router = APIRouter(prefix="/api")

@@ -1,5 +1,6 @@
-"""The FastAPI application of `sohoa serve`: state shared by the routes, pages rendered with
-Jinja2 (autoescaped), and one answer per kind of refusal (401/303, 403, 404, 400).
+"""The FastAPI application of `sohoa serve`: the routes of every role's module, the
+middleware (signed session cookie, security headers), and one answer per kind of refusal
+(401 or the sign-in page, 403, 404, 400).
 
 FastAPI on Starlette, served by uvicorn: typed routes whose OpenAPI description comes from
 the code (the portal's developers read /api/docs), sync routes run in a bounded thread pool
@@ -13,64 +14,24 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
-import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from sohoa.config import Settings, WebConfig, load_settings
+from sohoa.config import Settings, load_settings
 from sohoa.errors import SohoaError
 from sohoa.records.pool import Pool
 from sohoa.web import i18n
-from sohoa.web.security import (
-    Accounts,
-    BadForm,
-    Forbidden,
-    NotSignedIn,
-    SecurityHeaders,
-    account_of,
-    csrf_token,
-)
+from sohoa.web.render import Web, render
+from sohoa.web.security import BadForm, Forbidden, NotSignedIn, SecurityHeaders, account_of
 
 HERE = Path(__file__).parent
 SECRET_FILE = "web-secret-key"
-LANDING = {"officer": "/search", "auditor": "/dashboard", "operator": "/batches",
-           "admin": "/admin/users"}  # fmt: skip
-# The menu of each role: (path, word key).
-MENUS = {
-    "officer": [("/search", "search")],
-    "auditor": [("/dashboard", "dashboard"), ("/coverage/unscanned", "unscanned"),
-                ("/verification", "verification"), ("/api/docs", "api_docs")],
-    "operator": [("/batches", "batches"), ("/failures", "failures"), ("/reviews", "reviews")],
-    "admin": [("/admin/users", "users"), ("/admin/tokens", "tokens"),
-              ("/admin/access", "access_log"), ("/api/docs", "api_docs")],
-}  # fmt: skip
-
-
-@dataclass
-class Web:
-    """What every request shares within one server process."""
-
-    settings: Settings
-    config: WebConfig
-    pool: Pool
-    zone: ZoneInfo
-    procedure_names: dict[str, str]
-    accounts: Accounts = field(init=False)
-    caches: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.accounts = Accounts(self)
 
 
 def secret_key(settings: Settings) -> str:
@@ -83,53 +44,6 @@ def secret_key(settings: Settings) -> str:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
-
-
-@cache
-def _templates() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=True,
-        auto_reload=False,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["marked"] = marked
-    return env
-
-
-def marked(snippet: str) -> Markup:
-    """A search snippet with its «matches» as <mark>, everything else escaped."""
-    out = []
-    for n, piece in enumerate(snippet.replace("»", "«").split("«")):
-        out.append(f"<mark>{escape(piece)}</mark>" if n % 2 else str(escape(piece)))
-    return Markup("".join(out))
-
-
-def language_of(request: Request) -> str:
-    chosen = request.session.get("lang")
-    return chosen if chosen in i18n.LANGUAGES else request.app.state.web.config.language
-
-
-def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
-    web: Web = request.app.state.web
-    language = language_of(request)
-    account = getattr(request.state, "account", None)
-    context = {
-        "t": lambda key, **v: i18n.word(key, language, **v),
-        "when": lambda moment: i18n.local_time(moment, web.zone),
-        "day": i18n.local_day,
-        "lang": language,
-        "account": account,
-        "menu": MENUS.get(account.role, []) if account else [],
-        "csrf": csrf_token(request),
-        "path": request.url.path,
-        "procedure_name": lambda key: web.procedure_names.get(key or "", key or "—"),
-        **values,
-    }
-    body = _templates().get_template(template).render(context)
-    return HTMLResponse(body, status_code=status_code)
 
 
 def _is_api(request: Request) -> bool:
@@ -226,8 +140,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.web = web
     _install_handlers(app)
+    # The routers' routes go straight into the application's table (not include_router,
+    # which newer FastAPI resolves lazily): `app.routes` lists every route, for the test
+    # that checks each one refuses anonymous requests and other roles.
     for module in (pages_login, pages_officer, pages_auditor, pages_operator, pages_admin, api):
-        app.include_router(module.router)
+        app.router.routes.extend(module.router.routes)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(
         SessionMiddleware,

@@ -20,7 +20,7 @@ from sohoa.pipeline.audit import CoverageAnswer, coverage_answer
 from sohoa.report import ReportData, collect_report_data
 
 if TYPE_CHECKING:
-    from sohoa.web.app import Web
+    from sohoa.web.render import Web
 
 CHART_W, CHART_H = 720, 260
 MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 52, 16, 16, 28

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from sohoa.errors import SohoaError
 from sohoa.records import accounts
-from sohoa.web.app import render
+from sohoa.web.render import render
 from sohoa.web.security import allow, check_csrf, web_of
 
 router = APIRouter(include_in_schema=False)

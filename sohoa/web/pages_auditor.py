@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from sohoa.records import accounts, audit, record_view
 from sohoa.report.reasons import reason_label
-from sohoa.web.app import render
 from sohoa.web.dashboard import Dashboard, DashboardCache
+from sohoa.web.render import render
 from sohoa.web.security import allow, web_of
 
 router = APIRouter(include_in_schema=False)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sohoa.records import accounts
-from sohoa.web.app import LANDING, render
+from sohoa.web.render import LANDING, render
 from sohoa.web.security import (
     allow,
     check_csrf,
@@ -63,7 +63,9 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: str | None = Form(None)) -> Response:
+def logout(
+    request: Request, csrf: str | None = Form(None), _account: accounts.Account = signed_in
+) -> Response:
     check_csrf(request, csrf)
     language = request.session.get("lang")
     request.session.clear()

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, Response
 
 from sohoa.records import accounts, record_view
 from sohoa.records.search import SearchRequest, log_search, search_in, search_settings
-from sohoa.web.app import render
+from sohoa.web.render import render
 from sohoa.web.security import allow, client_address, web_of
 from sohoa.web.thumbnails import thumbnail
 

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from sohoa.errors import SohoaError
 from sohoa.records import accounts, queries, record_view, store
 from sohoa.report.reasons import reason_label
-from sohoa.web.app import render
+from sohoa.web.render import render
 from sohoa.web.security import allow, web_of
 
 router = APIRouter(include_in_schema=False)

@@ -20,7 +20,7 @@ from fastapi import Depends, Request
 from sohoa.records import accounts
 
 if TYPE_CHECKING:
-    from sohoa.web.app import Web
+    from sohoa.web.render import Web
 
 ACCOUNT_TTL_S = 5.0
 SESSION_KEYS = ("user", "since", "csrf", "lang")
