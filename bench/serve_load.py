@@ -109,10 +109,10 @@ async def client_loop(number: int, base: str, cookies: dict[str, httpx.Cookies],
             elif kind == "search":
                 query = plan["names"][int(rng.integers(len(plan["names"])))]
                 client, path = officer, f"/search?q={query}"
-            elif kind == "record":
-                client, path = officer, f"/records/{plan['uids'][int(rng.integers(len(plan['uids'])))]}"
             else:
-                client, path = officer, f"/records/{plan['uids'][int(rng.integers(len(plan['uids'])))]}/pdf"
+                uid = plan["uids"][int(rng.integers(len(plan["uids"])))]
+                path = f"/records/{uid}" + ("/pdf" if kind == "download" else "")
+                client = officer
             t0 = time.perf_counter()
             try:
                 answer = await client.get(path)
@@ -131,7 +131,8 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     ordered = sorted(v * 1000 for v in values)
     if not ordered:
         return 0.0, 0.0
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p95
 
 
 async def drive(base: str, plan: dict, args: argparse.Namespace) -> tuple[dict, dict, float]:
@@ -188,7 +189,8 @@ def main() -> None:
     for kind in KINDS:
         p50, p95 = percentiles(times[kind])
         verdict = "ok" if p95 < TARGET_P95_MS and not errors[kind] else "NOT MET"
-        print(f"  {kind:<10}{len(times[kind]):>9}{errors[kind]:>8}{p50:>9.0f}{p95:>9.0f}  {verdict}")
+        count = len(times[kind])
+        print(f"  {kind:<10}{count:>9}{errors[kind]:>8}{p50:>9.0f}{p95:>9.0f}  {verdict}")
 
 
 if __name__ == "__main__":

@@ -363,6 +363,7 @@ def test_api_tokens_look_a_dossier_up_and_stop_when_revoked(site: Site) -> None:
     bearer = {"Authorization": f"Bearer {token}"}
     hits = client.get("/api/dossiers/HS-2019-0001", headers=bearer).json()
     assert [h["record_id"] for h in hits] == [site.archived]
+    assert hits[0]["path"] == f"/api/records/{site.archived}/pdf"  # not the server's path
     record = client.get(f"/api/records/{site.archived}", headers=bearer).json()
     assert record["dossier"]["FileCode"] == "HS-2019-0001"
     assert record["download"] == f"/api/records/{site.archived}/pdf"

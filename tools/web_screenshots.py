@@ -79,10 +79,11 @@ def main() -> None:
         save(driver, args.out / "web-record.png", 1800)
         record = driver.find_element(By.ID, "record-id").text
         sign_in(driver, args.base, USERS["auditor"], PASSWORD)
-        for page, name, height in (("/dashboard", "web-dashboard.png", None),
-                                   ("/coverage/unscanned", "web-unscanned.png", 900),
-                                   ("/verification", "web-verification.png", 1200),
-                                   (f"/records/{record}/events", "web-events.png", 900)):  # fmt: skip
+        pages = (("/dashboard", "web-dashboard.png", None),
+                 ("/coverage/unscanned", "web-unscanned.png", 900),
+                 ("/verification", "web-verification.png", 1200),
+                 (f"/records/{record}/events", "web-events.png", 900))  # fmt: skip
+        for page, name, height in pages:
             driver.get(args.base + page)
             save(driver, args.out / name, height)
         sign_in(driver, args.base, USERS["operator"], PASSWORD)

@@ -45,6 +45,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _public(hits: list[Hit]) -> list[Hit]:
+    """Hits for a client: `path` is the download URL, not where the file lies on the server."""
+    return [dataclasses.replace(h, path=h.path and f"/api/records/{h.record_id}/pdf") for h in hits]
+
+
 class SearchPage(BaseModel):
     hits: list[Hit]
     page: int
@@ -69,7 +74,7 @@ def search(
     """Archived dossiers matching the words and filters, best first (as `sohoa search`)."""
     form = SearchForm(q, procedure, unit, year, batch, state, page)
     hits, more, ignored = run_search(request, form, account, per_page)
-    return {"hits": hits, "page": page, "per_page": per_page, "more": more,
+    return {"hits": _public(hits), "page": page, "per_page": per_page, "more": more,
             "ignored": list(ignored)}  # fmt: skip
 
 
@@ -79,7 +84,7 @@ def dossier(request: Request, code: str, account: accounts.Account = officer) ->
     if not DOSSIER_CODE.match(code):
         raise HTTPException(400, "a dossier code: letters, digits and . / - _")
     hits, _more, _ignored = run_search(request, SearchForm(f"code:{code}"), account, 100)
-    return hits
+    return _public(hits)
 
 
 @router.get("/records/{uid}", tags=["officer"])
