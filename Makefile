@@ -7,13 +7,13 @@ TOOLS := .tools
 VERAPDF_LIB := $(TOOLS)/verapdf/lib
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng ghostscript poppler-utils \
 	fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-liberation2 fonts-noto-core \
-	fonts-freefont-ttf postgresql chromium openjdk-17-jre-headless maven tzdata \
+	fonts-freefont-ttf postgresql chromium chromium-driver openjdk-17-jre-headless maven tzdata \
 	softhsm2 opensc
 DEMO_DIR := demo
 PG_PORT ?= 5432
 
 .PHONY: setup system-deps venv verapdf demo test test-fast lint db-up bench bench-accuracy \
-	bench-scale bench-memory \
+	bench-scale bench-memory bench-serve \
 	report-screenshot report-png clean
 
 setup: system-deps venv verapdf
@@ -79,6 +79,10 @@ bench-scale: setup
 
 bench-memory: setup
 	$(BIN)/python bench/a3_rss.py
+
+# sohoa serve under 50 loopback clients for 60 s on 10^5 generated records (issue 14).
+bench-serve: setup
+	cd bench && ../$(BIN)/python serve_load.py --records 100000 --clients 50 --seconds 60
 
 # Tuning split (seed 0) then the held-back test split (seed 1000); each ~10 min on 2 cores.
 bench-accuracy: setup

@@ -144,6 +144,19 @@ class SearchConfig:
     fuzzy: bool
 
 
+@dataclass(frozen=True)
+class WebConfig:
+    workers: int | None
+    threads: int
+    language: str
+    session_hours: float
+    secure_cookies: bool
+    dashboard_ttl_s: float
+    login_window_s: int
+    login_failures_per_name: int
+    login_failures_per_address: int
+
+
 SECTIONS: dict[str, type] = {
     "ocr": OcrConfig,
     "classify": ClassifyConfig,
@@ -152,6 +165,7 @@ SECTIONS: dict[str, type] = {
     "signing": SigningConfig,
     "pipeline": PipelineConfig,
     "search": SearchConfig,
+    "web": WebConfig,
 }
 TOP_LEVEL: dict[str, Any] = {
     "data_dir": str,
@@ -179,6 +193,7 @@ class Settings:
     signing: SigningConfig
     pipeline: PipelineConfig
     search: SearchConfig
+    web: WebConfig
     # "ocr.languages" -> "default", "file", or "env SOHOA_OCR_LANGUAGES"
     origins: dict[str, str] = dataclasses.field(default_factory=dict)
 

@@ -170,7 +170,8 @@ def test_quiet_and_verbose_together_are_refused(workdir: Path) -> None:
 
 
 HEAVY = ("dask", "distributed", "cv2", "pyhanko", "sklearn", "pikepdf", "numpy", "ocrmypdf",
-         "alembic", "sohoa.records.search")  # fmt: skip
+         "alembic", "sohoa.records.search", "fastapi", "starlette", "uvicorn", "jinja2", "argon2",
+         "pydantic", "sohoa.web.app")  # fmt: skip
 LOADED = """
 import sys
 from sohoa.cli import main

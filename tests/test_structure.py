@@ -185,6 +185,13 @@ def test_stages_never_import_pipeline_or_cli() -> None:
     assert _crossings(STAGES, ("pipeline", "cli")) == []
 
 
+def test_nothing_below_the_web_app_imports_it() -> None:
+    # sohoa.web is an outer layer like the CLI: the CLI may start it, nothing else imports it.
+    inner = (*STAGES, "pipeline", "report", "sample", "transfer")
+    assert _crossings(inner, ("web",)) == []
+    assert _crossings(("web",), ("cli",)) == []
+
+
 def test_records_never_imports_report() -> None:
     # The report reads from the records, never the other way.
     assert _crossings(("records",), ("report",)) == []

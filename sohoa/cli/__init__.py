@@ -4,7 +4,7 @@ Exit codes: 0 all good; 1 usage or configuration error; 2 the batch finished wit
 records (or `verify` found a problem); 130 interrupted.
 
 One module per kind of user (run, query, register, review, classify, admin, package,
-timestamps); each lists its
+timestamps, serve); each lists its
 top-level commands in `COMMANDS`. A new module: write its commands with `@click.command()`
 (or a `@click.group()`), using the helpers of `sohoa.cli.options` and `sohoa.cli.output`,
 end it with `COMMANDS = [...]` and add it to `_MODULES` below.
@@ -21,11 +21,14 @@ from sohoa.cli import (
     review,
     run,
     search,
+    serve,
     timestamps,
 )
 from sohoa.cli.app import main
 
-_MODULES = (run, query, search, register, review, classify, admin, package, timestamps)
+_MODULES = (
+    run, query, search, register, review, classify, admin, package, timestamps, serve
+)
 for _module in _MODULES:
     for _command in _module.COMMANDS:
         main.add_command(_command)

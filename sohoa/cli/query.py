@@ -116,9 +116,7 @@ def coverage(ctx: click.Context, by: str, since: Any, fmt: str) -> None:
     answer = audit.coverage_report(settings_of(ctx), dims, since.date() if since else None)
     ahead = answer.projection
     if fmt == "json":
-        echo_json({"basis": answer.basis, "rows": answer.rows,
-                   "projection": ahead and _projection(ahead),
-                   "handed_over": answer.handed_over})  # fmt: skip
+        echo_json(audit.coverage_json(answer))
         return
     emit(answer.rows, fmt, title=f"coverage (against {answer.basis})", columns=answer.columns)
     if fmt == "table" and answer.handed_over:
@@ -130,20 +128,6 @@ def coverage(ctx: click.Context, by: str, since: Any, fmt: str) -> None:
             f"pace {ahead.per_day:.1f}/day over {ahead.window_days} days; "
             f"projected completion: {when}"
         )
-
-
-def _projection(ahead: Any) -> dict[str, Any]:
-    return {
-        "as_of": ahead.as_of.isoformat(),
-        "items": ahead.items,
-        "digitized": ahead.digitized,
-        "remaining": ahead.remaining,
-        "window_days": ahead.window_days,
-        "digitized_in_window": ahead.digitized_in_window,
-        "per_day": round(ahead.per_day, 2),
-        "projected_completion": ahead.projected_completion
-        and ahead.projected_completion.isoformat(),
-    }
 
 
 EXPORT_CSV_COLUMNS = (

@@ -13,6 +13,8 @@ from sohoa.errors import SohoaError
 from sohoa.records import coverage, database_session, inventory, queries
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from sohoa.classify import Catalogue
     from sohoa.pipeline.driver import Reporter
     from sohoa.pipeline.register import RegisterReport
@@ -97,33 +99,59 @@ def coverage_report(
 ) -> CoverageAnswer:
     """Against the paper register when one is imported, otherwise against scanned records."""
     with database_session(settings.database_url) as session:
-        if coverage.has_register(session):
-            rows = coverage.inventory_coverage(session, by=by, since=since)
-            # Without batch each item is in one group: the rows add up to the register.
-            totals = None
-            if "batch" not in by:
-                items = sum(row.items for row in rows)
-                totals = (items, items - sum(row.remaining_items for row in rows))
-            ahead = coverage.projection(session, totals=totals)
-            columns = (*by, *INVENTORY_COLUMNS)
-            rows_out = [row.as_dict() for row in rows]
-            return CoverageAnswer(
-                "inventory", columns, rows_out, ahead, coverage.handed_over(session)
-            )
-        unknown = [d for d in by if d not in queries.COVERAGE_DIMENSIONS]
-        if unknown:
-            raise SohoaError(
-                f"coverage by {', '.join(unknown)} needs the paper register: "
-                "run 'sohoa inventory import FILE.csv' first"
-            )
-        rows = [
-            {**dict(zip(by, r.group, strict=True)), "registered": r.registered,
-             "digitized": r.digitized, "percent": round(r.percent, 1), "pages": r.pages}
-            for r in queries.coverage(session, by)
-        ]  # fmt: skip
+        return coverage_answer(session, by, since)
+
+
+def coverage_answer(
+    session: Session, by: tuple[str, ...], since: dt.date | None
+) -> CoverageAnswer:
+    """`coverage_report` in the caller's session (`sohoa serve` keeps its database open)."""
+    if coverage.has_register(session):
+        rows = coverage.inventory_coverage(session, by=by, since=since)
+        # Without batch each item is in one group: the rows add up to the register.
+        totals = None
+        if "batch" not in by:
+            items = sum(row.items for row in rows)
+            totals = (items, items - sum(row.remaining_items for row in rows))
+        ahead = coverage.projection(session, totals=totals)
+        columns = (*by, *INVENTORY_COLUMNS)
+        rows_out = [row.as_dict() for row in rows]
         return CoverageAnswer(
-            "records", (*by, *RECORDS_COLUMNS), rows, None, coverage.handed_over(session)
+            "inventory", columns, rows_out, ahead, coverage.handed_over(session)
         )
+    unknown = [d for d in by if d not in queries.COVERAGE_DIMENSIONS]
+    if unknown:
+        raise SohoaError(
+            f"coverage by {', '.join(unknown)} needs the paper register: "
+            "run 'sohoa inventory import FILE.csv' first"
+        )
+    rows = [
+        {**dict(zip(by, r.group, strict=True)), "registered": r.registered,
+         "digitized": r.digitized, "percent": round(r.percent, 1), "pages": r.pages}
+        for r in queries.coverage(session, by)
+    ]  # fmt: skip
+    return CoverageAnswer(
+        "records", (*by, *RECORDS_COLUMNS), rows, None, coverage.handed_over(session)
+    )
+
+
+def coverage_json(answer: CoverageAnswer) -> dict:
+    """`sohoa coverage --format json`: {basis, rows, projection, handed_over} (also the web
+    API's /api/coverage, so both give the same numbers)."""
+    ahead = answer.projection
+    projection = ahead and {
+        "as_of": ahead.as_of.isoformat(),
+        "items": ahead.items,
+        "digitized": ahead.digitized,
+        "remaining": ahead.remaining,
+        "window_days": ahead.window_days,
+        "digitized_in_window": ahead.digitized_in_window,
+        "per_day": round(ahead.per_day, 2),
+        "projected_completion": ahead.projected_completion
+        and ahead.projected_completion.isoformat(),
+    }
+    return {"basis": answer.basis, "rows": answer.rows, "projection": projection,
+            "handed_over": answer.handed_over}  # fmt: skip
 
 
 def display_zone(settings: Settings) -> ZoneInfo:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
@@ -20,7 +20,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration. Every command checks the database against it, and importing Alembic
 # to read it from the scripts would cost each `sohoa status` about 60 ms; a test keeps the
 # two in step.
-SCHEMA_HEAD = "0010"
+SCHEMA_HEAD = "0011"
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:
@@ -72,16 +72,17 @@ class _SqliteFile:
         self.check()  # with the lock held: nobody swaps the file between check and commit
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, **options: Any) -> Engine:
+    """The engine of `url`; `options` go to SQLAlchemy's create_engine (pool sizes)."""
     try:
         if url.startswith("sqlite:///"):
             path = Path(url.removeprefix("sqlite:///"))
             path.parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url)
+            engine = create_engine(url, **options)
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _SqliteFile(path.absolute()).begin)
             return engine
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **options)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise SohoaError(f"database URL {_describe(url)} is not usable: {exc}") from exc
 

@@ -345,3 +345,56 @@ class SearchAccess(Base):
     query: Mapped[str] = mapped_column(Text)
     filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     hits: Mapped[int] = mapped_column(Integer)
+
+
+class WebUser(Base):
+    """A person who signs in to `sohoa serve` (migration 0011); the password as an Argon2id
+    hash, never in clear. Roles: officer, auditor, operator, admin (sohoa.records.accounts)."""
+
+    __tablename__ = "web_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ApiToken(Base):
+    """A client of the JSON API (the public-service portal): the SHA-256 of its random token
+    (migration 0011); the token itself is shown once, when made."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class RecordAccess(Base):
+    """Who viewed or downloaded which record, when, from where (migration 0011): append-only.
+    `actor` is a user's name or "token:<client>"."""
+
+    __tablename__ = "record_access_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # view, download
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    address: Mapped[str] = mapped_column(String(64))
+
+
+class LoginFailure(Base):
+    """A refused sign-in (migration 0011), counted per name and address by the rate limit."""
+
+    __tablename__ = "web_login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    name: Mapped[str] = mapped_column(String(80), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)

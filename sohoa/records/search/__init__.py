@@ -12,7 +12,9 @@ from sohoa.records.search.service import (
     access_log,
     find,
     find_in,
+    log_search,
     reindex,
+    search_in,
     search_settings,
 )
 from sohoa.records.search.text import fold, tokens
@@ -30,10 +32,12 @@ __all__ = [
     "find_in",
     "fold",
     "index_records",
+    "log_search",
     "parse_query",
     "rebuild",
     "refresh_items",
     "reindex",
+    "search_in",
     "search_settings",
     "sync_states",
     "tokens",

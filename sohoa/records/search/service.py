@@ -74,6 +74,14 @@ def _os_user() -> str:
 
 def find_in(session: Session, request: SearchRequest, config: SearchSettings) -> SearchResult:
     """Run the query and write its access-log line in `session`'s transaction."""
+    result = search_in(session, request, config)
+    log_search(session, request, len(result.hits))
+    return result
+
+
+def search_in(session: Session, request: SearchRequest, config: SearchSettings) -> SearchResult:
+    """Run the query, writing nothing: the caller logs it (`log_search`), in this session or
+    another (`sohoa serve` reads on a read-only connection and logs on a writer)."""
     if any("\x00" in value for value in asdict(request).values() if isinstance(value, str)):
         raise SohoaError("the query or a filter contains a NUL character: remove it")
     query = parse_query(request.text, config.max_query_chars)
@@ -116,16 +124,22 @@ def find_in(session: Session, request: SearchRequest, config: SearchSettings) ->
                               excluded=found)  # fmt: skip
             ranked += [(r, s, "fuzzy") for r, s in more]
     result = hits.rank(session, ranked, query, alternatives, limit)
+    return SearchResult(result, query.ignored)
+
+
+def log_search(
+    session: Session, request: SearchRequest, found: int, who: str | None = None
+) -> None:
+    """The access-log line of a search: `who` searched (default: the OS user)."""
     session.add(
         SearchAccess(
-            os_user=_os_user(),
+            os_user=who or _os_user(),
             database_role=_database_role(session),
             query=request.text,
             filters=request.filters(),
-            hits=len(result),
+            hits=found,
         )
     )
-    return SearchResult(result, query.ignored)
 
 
 def _database_role(session: Session) -> str | None:

@@ -1,0 +1,197 @@
+"""Load on `sohoa serve` over loopback: N archived records (the search benchmarks' generator,
+bench/search_corpus.py), the server started on 127.0.0.1, then C concurrent clients for S
+seconds asking for the dashboard (auditor), a search without diacritics, a record page and a
+download (officer). Prints p50/p95 per kind, errors and throughput.
+
+Targets (issue 14): at 10^5 records and 50 clients, p95 < 300 ms for every kind and 0 errors.
+Only 127.0.0.1 is contacted; every client stops at the deadline or after --max-requests.
+
+    python bench/serve_load.py --records 100000 --clients 50 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from search_corpus import dossier, fresh_database, load
+from sqlalchemy import select, update
+from sqlalchemy.orm import sessionmaker
+
+from sohoa.records import accounts, make_engine, session_scope, upgrade
+from sohoa.records.models import Record
+from sohoa.records.search import fold
+from sohoa.records.search.index import rebuild
+
+TARGET_P95_MS = 300.0
+KINDS = ("dashboard", "search", "record", "download")
+PASSWORD = "load-test-password"
+FILES = 200  # records given a file to download (the same ~300 KB PDF bytes each)
+
+
+def build(url: str, records: int, seed: int, archive: Path) -> tuple[list[str], list[str]]:
+    """The database; returns (queries: applicants' names without diacritics, record ids)."""
+    rng = np.random.default_rng(seed)
+    engine = make_engine(url)
+    upgrade(engine)
+    names: list[str] = []
+
+    def corpus():
+        for number in range(records):
+            item = dossier(rng, number)
+            if number % max(1, records // 200) == 0:
+                names.append(fold(item.name))
+            yield item
+
+    started = time.perf_counter()
+    load(engine, corpus())
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with session_scope(factory) as session:
+        rebuild(session)
+        for name, role in (("load-officer", "officer"), ("load-auditor", "auditor")):
+            accounts.add_user(session, name, role, PASSWORD)
+        ids = list(session.scalars(select(Record.id).order_by(Record.id).limit(FILES * 50)))[::50]
+        uids = list(session.scalars(select(Record.uid).where(Record.id.in_(ids))))
+        pdf = archive / "khai_sinh" / "sample.pdf"
+        pdf.parent.mkdir(parents=True, exist_ok=True)
+        pdf.write_bytes(b"%PDF-1.7\n" + os.urandom(300_000) + b"\n%%EOF\n")
+        session.execute(update(Record).where(Record.id.in_(ids))
+                        .values(output_path=str(pdf), output_sha256="0" * 64))  # fmt: skip
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    print(f"built {records} records in {time.perf_counter() - started:.0f} s", flush=True)
+    return names, uids
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def sign_in(base: str, name: str) -> httpx.Cookies:
+    with httpx.Client(base_url=base) as client:
+        page = client.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        done = client.post("/login", data={"name": name, "password": PASSWORD, "csrf": csrf})
+        assert done.status_code == 303, done.text
+        return client.cookies
+
+
+async def client_loop(number: int, base: str, cookies: dict[str, httpx.Cookies], plan: dict,
+                      deadline: float, max_requests: int, think: float,
+                      times: dict[str, list[float]], errors: dict[str, int]) -> None:  # fmt: skip
+    rng = np.random.default_rng(number)
+    limits = httpx.Limits(max_connections=1)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as officer, \
+            httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as auditor:  # fmt: skip
+        officer.cookies = cookies["officer"]
+        auditor.cookies = cookies["auditor"]
+        for n in range(max_requests):
+            if time.monotonic() >= deadline:
+                return
+            kind = KINDS[(number + n) % len(KINDS)]
+            if kind == "dashboard":
+                client, path = auditor, "/dashboard"
+            elif kind == "search":
+                query = plan["names"][int(rng.integers(len(plan["names"])))]
+                client, path = officer, f"/search?q={query}"
+            else:
+                uid = plan["uids"][int(rng.integers(len(plan["uids"])))]
+                path = f"/records/{uid}" + ("/pdf" if kind == "download" else "")
+                client = officer
+            t0 = time.perf_counter()
+            try:
+                answer = await client.get(path)
+                await answer.aread()
+                ok = answer.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            times[kind].append(time.perf_counter() - t0)
+            if not ok:
+                errors[kind] += 1
+            if think:
+                await asyncio.sleep(think)
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(v * 1000 for v in values)
+    if not ordered:
+        return 0.0, 0.0
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p95
+
+
+async def drive(base: str, plan: dict, args: argparse.Namespace) -> tuple[dict, dict, float]:
+    cookies = {"officer": sign_in(base, "load-officer"), "auditor": sign_in(base, "load-auditor")}
+    times: dict[str, list[float]] = {k: [] for k in KINDS}
+    errors = dict.fromkeys(KINDS, 0)
+    started = time.monotonic()
+    deadline = started + args.seconds
+    await asyncio.gather(*(client_loop(n, base, cookies, plan, deadline, args.max_requests,
+                                       args.think_ms / 1000, times, errors)
+                           for n in range(args.clients)))  # fmt: skip
+    return times, errors, time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--max-requests", type=int, default=20_000, help="per client")
+    parser.add_argument("--think-ms", type=float, default=0, help="pause between requests")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--seed", type=int, default=14)
+    args = parser.parse_args()
+    with fresh_database(args.backend, "sohoa-serve-") as url:
+        data = Path(url.removeprefix("sqlite:///")).parent if args.backend == "sqlite" else None
+        data = data or Path(__import__("tempfile").mkdtemp(prefix="sohoa-serve-data-"))
+        archive = data / "archive"
+        names, uids = build(url, args.records, args.seed, archive)
+        port = free_port()
+        env = {**os.environ, "SOHOA_DATABASE_URL": url, "SOHOA_DATA_DIR": str(data),
+               "SOHOA_ARCHIVE_DIR": str(archive)}  # fmt: skip
+        sohoa = shutil.which("sohoa", path=str(Path(sys.executable).parent)) or "sohoa"
+        server = subprocess.Popen([sohoa, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                   "--workers", str(args.workers)], env=env, cwd=data)  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(120):
+                try:
+                    httpx.get(f"{base}/login", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.5)
+            times, errors, elapsed = asyncio.run(drive(base, {"names": names, "uids": uids}, args))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    total = sum(len(v) for v in times.values())
+    print(f"\nserve_load: {args.records} records ({args.backend}), {args.clients} clients, "
+          f"{elapsed:.0f} s, {args.workers} server processes, think {args.think_ms:.0f} ms; "
+          f"{total} requests ({total / elapsed:.1f}/s); load average {os.getloadavg()[0]:.1f}")
+    print(f"  {'kind':<10}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}  target p95 < 300")
+    for kind in KINDS:
+        p50, p95 = percentiles(times[kind])
+        verdict = "ok" if p95 < TARGET_P95_MS and not errors[kind] else "NOT MET"
+        count = len(times[kind])
+        print(f"  {kind:<10}{count:>9}{errors[kind]:>8}{p50:>9.0f}{p95:>9.0f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Signing in and out, the language, and the landing page of each role."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from sohoa.records import accounts
+from sohoa.web.render import LANDING, render
+from sohoa.web.security import (
+    allow,
+    check_csrf,
+    client_address,
+    start_session,
+    web_of,
+)
+
+router = APIRouter(include_in_schema=False)
+signed_in = allow(*accounts.ROLES)
+
+
+def _local(target: str | None) -> str | None:
+    """A path on this server to go back to after signing in; nothing else (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "login.html", next=_local(next) or "", error=None)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    name: str = Form(""),
+    password: str = Form(""),
+    csrf: str | None = Form(None),
+    next: str = Form(""),
+) -> Response:
+    check_csrf(request, csrf)
+    web = web_of(request)
+    config = web.config
+    limits = accounts.LoginLimits(config.login_window_s, config.login_failures_per_name,
+                                  config.login_failures_per_address)  # fmt: skip
+    error = None
+    with web.pool.writing() as session:
+        try:
+            account = accounts.sign_in(session, name, password, client_address(request), limits)
+        except accounts.LoginThrottled:
+            error, status = "throttled", 429
+        except accounts.LoginRefused:
+            error, status = "bad_login", 401
+        else:
+            accounts.forget_login_failures(session, config.login_window_s)
+    if error:
+        return render(request, "login.html", status_code=status, next=_local(next) or "",
+                      error=error)  # fmt: skip
+    start_session(request, account)
+    target = _local(next) or LANDING[account.role]
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+def logout(
+    request: Request, csrf: str | None = Form(None), _account: accounts.Account = signed_in
+) -> Response:
+    check_csrf(request, csrf)
+    language = request.session.get("lang")
+    request.session.clear()
+    if language:
+        request.session["lang"] = language
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/language")
+def language(request: Request, csrf: str | None = Form(None), back: str = Form("/")) -> Response:
+    check_csrf(request, csrf)
+    current = request.session.get("lang") or web_of(request).config.language
+    request.session["lang"] = "en" if current == "vi" else "vi"
+    return RedirectResponse(_local(back) or "/", status_code=303)
+
+
+@router.get("/")
+def home(account: accounts.Account = signed_in) -> Response:
+    return RedirectResponse(LANDING[account.role], status_code=303)

@@ -1,0 +1,165 @@
+"""sohoa serve in a real browser: the server started on 127.0.0.1 by `sohoa serve`, driven by
+Selenium with Debian's chromium through /usr/bin/chromedriver (Selenium Manager is never
+asked for a browser). An officer signs in, searches without diacritics, opens a record and
+downloads its PDF, whose signature pyHanko validates; an auditor's dashboard shows the
+numbers of `sohoa coverage --format json`."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sohoa.records.search import fold
+from tests.conftest import invoke
+
+pytestmark = pytest.mark.slow
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+PASSWORD = "browser-test-password"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server(workdir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    monkeypatch.setenv("SOHOA_DATABASE_URL", f"sqlite:///{tmp_path / 'web.db'}")
+    for args in (("init",), ("sample", "scans", "--records", "3", "--seed", "1"),
+                 ("run", "scans", "--batch", "box-001", "--workers", "2"),
+                 ("inventory", "import", "scans/_inventory.csv")):  # fmt: skip
+        done = invoke(*args)
+        assert done.exit_code == 0, (args, done.output)
+    env = {"SOHOA_USER_PASSWORD": PASSWORD}
+    assert invoke("user", "add", "officer1", "--role", "officer", env=env).exit_code == 0
+    assert invoke("user", "add", "auditor1", "--role", "auditor", env=env).exit_code == 0
+    port = _free_port()
+    sohoa = Path(sys.executable).with_name("sohoa")
+    process = subprocess.Popen(
+        [str(sohoa), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):  # up to 60 s for the server to listen
+            try:
+                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.25)
+        else:
+            process.terminate()
+            pytest.fail(f"sohoa serve did not start: {process.stderr.read().decode()[-2000:]}")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def browser(tmp_path: Path):
+    if not CHROMEDRIVER.exists():
+        pytest.skip("Debian's chromium-driver is not installed ('make system-deps' installs it)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--no-first-run", "--disable-background-networking", "--disable-sync",
+                 "--disable-component-update", "--window-size=1280,1000"):  # fmt: skip
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {
+        "download.default_directory": str(downloads), "download.prompt_for_download": False,
+    })  # fmt: skip
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.downloads = downloads
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _sign_in(driver, base: str, name: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{base}/login")
+    driver.find_element(By.ID, "name").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "login-button").click()
+
+
+def _wait_for_file(folder: Path, seconds: float = 30) -> Path:
+    for _ in range(int(seconds * 10)):
+        done = [p for p in folder.iterdir() if p.suffix == ".pdf"]
+        if done:
+            return done[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no PDF downloaded into {folder}: {list(folder.iterdir())}")
+
+
+def test_officer_finds_reads_and_downloads_and_auditor_sees_coverage(
+    server: str, browser, workdir: Path
+) -> None:
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+    from selenium.webdriver.common.by import By
+
+    rows = [json.loads(line) for line in invoke("export").output.splitlines()]
+    wanted = next(r for r in rows if r["state"] in ("archived", "needs_review"))
+    title = wanted["dossier"]["Title"]
+    _sign_in(browser, server, "officer1")
+    assert browser.current_url.endswith("/search")
+    box = browser.find_element(By.ID, "q")
+    box.send_keys(fold(title))  # typed without diacritics
+    browser.find_element(By.ID, "find").click()
+    hits = browser.find_elements(By.CSS_SELECTOR, "li.hit")
+    assert wanted["record_id"] in [h.get_attribute("data-record") for h in hits]
+    link = next(h for h in hits if h.get_attribute("data-record") == wanted["record_id"])
+    link.find_element(By.CSS_SELECTOR, "a.hit-title").click()
+    assert browser.find_element(By.ID, "record-id").text == wanted["record_id"]
+    assert browser.find_element(By.ID, "record-title").text == title
+    assert browser.find_element(By.ID, "test-key").is_displayed()  # signed with the TEST key
+    browser.find_element(By.ID, "download").click()
+    pdf = _wait_for_file(browser.downloads)
+    assert pdf.read_bytes() == Path(wanted["output"]).read_bytes()
+    context = ValidationContext(
+        trust_roots=[load_cert_from_pemder(str(workdir / "sohoa-data/keys/test-signer.pem"))],
+        allow_fetching=False,
+    )
+    [signature] = PdfFileReader(io.BytesIO(pdf.read_bytes()), strict=False).embedded_signatures
+    status = validate_pdf_signature(signature, context)
+    assert status.intact and status.valid and status.trusted, status.pretty_print_details()
+
+    _sign_in(browser, server, "auditor1")
+    assert browser.current_url.endswith("/dashboard")
+    expected = json.loads(invoke("coverage", "--format", "json").output)
+    [total] = expected["rows"]
+    text = {id_: browser.find_element(By.ID, id_).text
+            for id_ in ("headline-percent", "headline-digitized", "headline-items")}  # fmt: skip
+    assert text == {"headline-percent": f"{total['percent']:.1f}",
+                    "headline-digitized": str(total["digitized"]),
+                    "headline-items": str(total["items"])}  # fmt: skip
+    by = json.loads(invoke("coverage", "--by", "procedure", "--format", "json").output)
+    shown = {
+        bar.get_attribute("data-key"): (int(bar.get_attribute("data-items")),
+                                        int(bar.get_attribute("data-digitized")))
+        for bar in browser.find_elements(By.CSS_SELECTOR, "#by-procedure tr.bar")
+    }  # fmt: skip
+    assert shown == {r["procedure"] or "": (r["items"], r["digitized"]) for r in by["rows"]}
+    assert browser.find_element(By.ID, "test-signed").is_displayed()
