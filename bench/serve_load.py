@@ -93,7 +93,8 @@ def sign_in(base: str, name: str) -> httpx.Cookies:
 
 async def client_loop(number: int, base: str, cookies: dict[str, httpx.Cookies], plan: dict,
                       deadline: float, max_requests: int, think: float,
-                      times: dict[str, list[float]], errors: dict[str, int]) -> None:  # fmt: skip
+                      times: dict[str, list[float]], errors: dict[str, int],
+                      reasons: dict[str, int]) -> None:  # fmt: skip
     rng = np.random.default_rng(number)
     limits = httpx.Limits(max_connections=1)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as officer, \
@@ -117,12 +118,13 @@ async def client_loop(number: int, base: str, cookies: dict[str, httpx.Cookies],
             try:
                 answer = await client.get(path)
                 await answer.aread()
-                ok = answer.status_code == 200
-            except httpx.HTTPError:
-                ok = False
+                why = "" if answer.status_code == 200 else f"HTTP {answer.status_code}"
+            except httpx.HTTPError as exc:
+                why = type(exc).__name__
             times[kind].append(time.perf_counter() - t0)
-            if not ok:
+            if why:
                 errors[kind] += 1
+                reasons[why] = reasons.get(why, 0) + 1
             if think:
                 await asyncio.sleep(think)
 
@@ -136,15 +138,17 @@ def percentiles(values: list[float]) -> tuple[float, float]:
 
 
 async def drive(base: str, plan: dict, args: argparse.Namespace) -> tuple[dict, dict, float]:
+    """(times per kind, errors per kind with their reasons under "why", seconds)."""
     cookies = {"officer": sign_in(base, "load-officer"), "auditor": sign_in(base, "load-auditor")}
     times: dict[str, list[float]] = {k: [] for k in KINDS}
     errors = dict.fromkeys(KINDS, 0)
+    reasons: dict[str, int] = {}
     started = time.monotonic()
     deadline = started + args.seconds
     await asyncio.gather(*(client_loop(n, base, cookies, plan, deadline, args.max_requests,
-                                       args.think_ms / 1000, times, errors)
+                                       args.think_ms / 1000, times, errors, reasons)
                            for n in range(args.clients)))  # fmt: skip
-    return times, errors, time.monotonic() - started
+    return times, {**errors, "why": reasons}, time.monotonic() - started
 
 
 def main() -> None:
@@ -191,6 +195,8 @@ def main() -> None:
         verdict = "ok" if p95 < TARGET_P95_MS and not errors[kind] else "NOT MET"
         count = len(times[kind])
         print(f"  {kind:<10}{count:>9}{errors[kind]:>8}{p50:>9.0f}{p95:>9.0f}  {verdict}")
+    if errors["why"]:
+        print("  errors:", ", ".join(f"{why} x{n}" for why, n in errors["why"].items()))
 
 
 if __name__ == "__main__":
