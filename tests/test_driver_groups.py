@@ -8,31 +8,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
 
 from sohoa.pipeline import commits, run_state
 from sohoa.pipeline.run_state import MAX_PACK, RunReport, RunState, Saved, TodoQueue
 from sohoa.pipeline.worker import RecordTask
-from sohoa.records import (
-    Digest,
-    Event,
-    Record,
-    RecordOutcome,
-    RecordState,
-    make_engine,
-    session_scope,
-    store,
-    upgrade,
-)
+from sohoa.records import Digest, Event, Record, RecordOutcome, RecordState, session_scope, store
 from sohoa.records.grouping import grouped, look_up_originals
-
-
-@pytest.fixture
-def factory(database_url: str):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
 
 
 @dataclass
