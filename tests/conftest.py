@@ -15,12 +15,13 @@ from click.testing import CliRunner, Result
 from PIL import Image
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
 
 from sohoa.archive import build_pdfa, encode_page
 from sohoa.cli import main
 from sohoa.config import Settings, load_settings
 from sohoa.ocr import tesseract
-from sohoa.records import Event, Record, database_session
+from sohoa.records import Event, Record, database_session, make_engine, upgrade
 from tests import softhsm
 from tests.pki import Pki, running_pki
 
@@ -59,6 +60,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """A fresh, empty database on each backend; the PostgreSQL one is dropped afterwards."""
     with fresh_database(request.param, tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+def factory(database_url: str) -> Iterator[sessionmaker]:
+    """A session factory on a fresh, migrated database of each backend."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield sessionmaker(engine, expire_on_commit=False)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -65,14 +65,6 @@ HEADER = "code,title,unit,procedure,year,location,expected_pages\n"
 NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def factory(database_url: str):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
-
-
 def _csv(tmp_path: Path, text: str, *, encoding: str = "utf-8") -> Path:
     path = tmp_path / "muc-luc.csv"
     path.write_bytes(text.encode(encoding))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import sessionmaker
 
 from sohoa.errors import SohoaError
 from sohoa.records import (
@@ -21,14 +20,6 @@ from sohoa.records import (
     store,
     upgrade,
 )
-
-
-@pytest.fixture
-def factory(database_url: str):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
 
 
 def never_dead(_owner: str) -> bool:

@@ -18,8 +18,6 @@ STAGES = ("ingest", "ocr", "classify", "archive", "records")
 MAX_LINES = 400
 # Files over MAX_LINES, each with the one job it holds (or why it is not split yet).
 LONG_FILES = {
-    "pipeline/driver.py": "the driver of a batch: hand-out, commits with their retries, settling"
-    " (issue 19 grew it; the commit-and-retry half is the next to move out)",
     "archive/sign.py": "PAdES signing: the spec, the key and certificate checks, the stamp",
     "config.py": "the settings: defaults, the typed sections, checking, where each came from",
 }

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from sohoa.classify import Catalogue
-    from sohoa.pipeline.driver import Reporter
     from sohoa.pipeline.register import RegisterReport
+    from sohoa.pipeline.run_state import Reporter
 
 # Imported where used: coverage must not load pyHanko and pikepdf (the register step does)
 # nor the classifier.

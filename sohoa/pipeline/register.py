@@ -41,9 +41,9 @@ from sohoa.config import Settings
 from sohoa.errors import SohoaError
 from sohoa.pipeline.cluster import dashboard_address, map_chunks, usable_cores
 from sohoa.pipeline.context import WorkerSettings, token_signing, worker_settings
-from sohoa.pipeline.driver import Reporter
 from sohoa.pipeline.naming import highest_number, name_pattern, register_fields
 from sohoa.pipeline.rebuild import Rebuild, Rebuilt, rebuild_files
+from sohoa.pipeline.run_state import Reporter
 from sohoa.records import (
     ARCHIVED_STATES,
     EventRow,

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sohoa import __version__
 from sohoa.errors import SohoaError
-from sohoa.records import search, summary
+from sohoa.records import grouping
 from sohoa.records.models import (
     ARCHIVED_STATES,
     Batch,
@@ -37,17 +37,11 @@ LOCK_STALE_AFTER = dt.timedelta(minutes=5)
 def add_event(
     session: Session, row: EventRow, *, batch_id: int | None, record_id: int | None
 ) -> None:
-    session.add(
-        Event(
-            batch_id=batch_id,
-            record_id=record_id,
-            kind=row.kind,
-            outcome=row.outcome,
-            tool=row.tool,
-            tool_version=row.tool_version,
-            detail=row.detail,
-        )
-    )
+    values = {"batch_id": batch_id, "record_id": record_id, "kind": row.kind,
+              "outcome": row.outcome, "tool": row.tool, "tool_version": row.tool_version,
+              "detail": row.detail}  # fmt: skip
+    if not grouping.add_event_row(session, values):
+        session.add(Event(**values))
 
 
 def get_or_create_batch(session: Session, name: str, source: str, config: dict[str, Any]) -> Batch:
@@ -141,7 +135,15 @@ def release_lock(session: Session, batch_id: int, owner: str, *, finished: bool)
 
 def register_records(session: Session, batch_id: int, found: Iterable[tuple[str, str]]) -> int:
     """Add the (uid, rel_path) pairs not known yet as pending; returns how many were new."""
-    known = set(session.scalars(select(Record.rel_path).where(Record.batch_id == batch_id)))
+    found = list(found)
+    known: set[str] = set()
+    # Only this chunk's paths are looked up: the whole batch's would be read once per chunk.
+    for start in range(0, len(found), grouping.LOOKUP_CHUNK):
+        paths = [rel_path for _uid, rel_path in found[start : start + grouping.LOOKUP_CHUNK]]
+        known.update(session.scalars(
+            select(Record.rel_path)
+            .where(Record.batch_id == batch_id, Record.rel_path.in_(paths))
+        ))  # fmt: skip
     new = [
         {"uid": uid, "batch_id": batch_id, "rel_path": rel_path}
         for uid, rel_path in found
@@ -166,20 +168,39 @@ def _new_record_defaults() -> dict[str, Any]:
     }
 
 
-def records_to_do(
-    session: Session, batch_id: int, *, max_attempts: int, retry_all: bool
-) -> list[tuple[int, str, str]]:
-    """(id, uid, rel_path) of the records a run must (re)do, in path order."""
+def _to_do(batch_id: int, max_attempts: int, retry_all: bool) -> Any:
     retryable = Record.state == RecordState.FAILED
     if not retry_all:
         retryable = retryable & (Record.attempts < max_attempts)
+    return (Record.batch_id == batch_id) & or_(
+        Record.state.in_([RecordState.PENDING, RecordState.PROCESSING]), retryable
+    )
+
+
+def records_to_do(
+    session: Session, batch_id: int, *, max_attempts: int, retry_all: bool,
+    after: str | None = None, limit: int | None = None,
+) -> list[tuple[int, str, str]]:
+    """(id, uid, rel_path) of the records a run must (re)do, in path order; with `after` and
+    `limit`, a page of them (keyset paging on the batch's unique path index)."""
     query = (
         select(Record.id, Record.uid, Record.rel_path)
-        .where(Record.batch_id == batch_id)
-        .where(or_(Record.state.in_([RecordState.PENDING, RecordState.PROCESSING]), retryable))
+        .where(_to_do(batch_id, max_attempts, retry_all))
         .order_by(Record.rel_path)
     )
+    if after is not None:
+        query = query.where(Record.rel_path > after)
+    if limit is not None:
+        query = query.limit(limit)
     return [tuple(row) for row in session.execute(query)]
+
+
+def count_to_do(session: Session, batch_id: int, *, max_attempts: int, retry_all: bool) -> int:
+    """How many records `records_to_do` would list."""
+    query = select(func.count()).select_from(Record).where(
+        _to_do(batch_id, max_attempts, retry_all)
+    )
+    return session.scalar(query) or 0
 
 
 def set_state(session: Session, uids: list[str], state: RecordState, *, why: str) -> None:
@@ -195,12 +216,17 @@ def set_state(session: Session, uids: list[str], state: RecordState, *, why: str
             session, EventRow("state", detail={"to": state.value, "why": why}),
             batch_id=batch_id, record_id=record_id,
         )  # fmt: skip
-    summary.refresh_items(session, (item_id for _id, _batch, item_id in moved))  # coverage
-    search.sync_states(session, (record_id for record_id, _batch, _item in moved))
+    grouping.upkeep(
+        session,
+        items=[item_id for _id, _batch, item_id in moved],  # coverage
+        synced=[record_id for record_id, _batch, _item in moved],
+    )
 
 
 def get_record(session: Session, uid: str) -> Record:
-    record = session.scalar(select(Record).where(Record.uid == uid))
+    record = grouping.loaded_record(session, uid)
+    if record is None:
+        record = session.scalar(select(Record).where(Record.uid == uid))
     if record is None:
         raise LookupError(f"record {uid} vanished from the database")
     return record
@@ -225,8 +251,8 @@ def _fail(
         batch_id=record.batch_id,
         record_id=record.id,
     )
-    summary.refresh_items(session, [record.inventory_item_id])  # a signed copy may be gone
-    search.sync_states(session, [record.id])
+    # a signed copy may be gone
+    grouping.upkeep(session, items=[record.inventory_item_id], synced=[record.id])
 
 
 def mark_damaged(session: Session, record_id: int, problems: Sequence[str]) -> None:
@@ -258,13 +284,16 @@ def commit_digest(session: Session, digest: Digest) -> Record | None:
         batch_id=record.batch_id,
         record_id=record.id,
     )
-    original = session.scalar(
+    query = (
         select(Record)
         .where(Record.content_hash == digest.content_hash)
         .where(Record.state.in_(ARCHIVED_STATES))
         .where(Record.id != record.id)
         .limit(1)
     )
+    known, original = grouping.original_in_group(session, digest.content_hash or "", record.id)
+    if not known:
+        original = session.scalar(query)
     if original is not None:
         mark_duplicate(session, record, original)
     return original
@@ -282,7 +311,7 @@ def mark_duplicate(session: Session, record: Record, original: Record) -> None:
         batch_id=record.batch_id,
         record_id=record.id,
     )
-    summary.refresh_items(session, [record.inventory_item_id])  # coverage
+    grouping.upkeep(session, items=[record.inventory_item_id])  # coverage
 
 
 def commit_outcome(session: Session, outcome: RecordOutcome) -> Record:
@@ -304,6 +333,7 @@ def commit_outcome(session: Session, outcome: RecordOutcome) -> Record:
     record.procedure_code = outcome.procedure_code
     record.procedure_confidence = outcome.procedure_confidence
     record.classification_method = outcome.classification_method
+    had_pages = bool(record.page_count)
     record.page_count = len(outcome.pages)
     confidences = [p.ocr_confidence for p in outcome.pages if p.ocr_confidence is not None]
     record.mean_ocr_confidence = sum(confidences) / len(confidences) if confidences else None
@@ -311,15 +341,17 @@ def commit_outcome(session: Session, outcome: RecordOutcome) -> Record:
     record.output_sha256 = outcome.output_sha256
     record.meta = outcome.metadata
     record.archived_at = utcnow()
-    session.execute(delete(Page).where(Page.record_id == record.id))
+    if had_pages:  # pages are only ever written here, with their count
+        session.execute(delete(Page).where(Page.record_id == record.id))
     for page in outcome.pages:
         fields = asdict(page)
         fields["flags"] = list(page.flags)
         session.add(Page(record_id=record.id, **fields))
     for row in outcome.events:
         add_event(session, row, batch_id=record.batch_id, record_id=record.id)
-    summary.refresh_items(session, [record.inventory_item_id])  # new time and pages
-    search.index_records(session, [record.id])
+    # new time and pages
+    grouping.upkeep(session, items=[record.inventory_item_id], indexed=[record.id])
+    grouping.note_archived(session, record)
     return record
 
 
@@ -337,6 +369,5 @@ def accept_review(session: Session, uid: str, reviewer: str) -> Record:
         batch_id=record.batch_id,
         record_id=record.id,
     )  # fmt: skip
-    summary.refresh_items(session, [record.inventory_item_id])  # coverage
-    search.sync_states(session, [record.id])
+    grouping.upkeep(session, items=[record.inventory_item_id], synced=[record.id])  # coverage
     return record
