@@ -112,6 +112,9 @@ class Engine:
             self.lib.TessBaseAPIDelete(self.handle)
             raise SohoaError(f"tesseract could not load the language(s) {languages}")
         self.lib.TessBaseAPISetPageSegMode(self.handle, PSM_AUTO)
+        # tesseract's progress notes ("Detected 184 diacritics") would fill the worker's log;
+        # failures are reported through the API's return values instead.
+        self.lib.TessBaseAPISetVariable(self.handle, b"debug_file", b"/dev/null")
         self.datapath = self.lib.TessBaseAPIGetDatapath(self.handle)
 
     def read(self, gray: np.ndarray, dpi: int, timeout_s: float, pdf_base: Path) -> Reading:
