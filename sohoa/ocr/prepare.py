@@ -127,18 +127,17 @@ def _straighten(image: np.ndarray, skew: float, corners: np.ndarray) -> np.ndarr
     new_height = max(height, math.ceil(2 * np.abs(landed[:, 1]).max(initial=0)))
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), -skew, 1.0)
     matrix[:, 2] += ((new_width - width) / 2, (new_height - height) / 2)
-    # OpenCV's warpAffine is ~3x faster on 4-channel than on 3-channel images here,
-    # more than paying for the two conversions.
-    rgba = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA)
-    turned = cv2.warpAffine(
-        rgba,
+    # Straight on the RGB image: the same pixels as going through RGBA (checked), faster
+    # with single-threaded OpenCV here (38 against 47 ms CPU on an A4 300 dpi page), and
+    # without two full-size RGBA copies (280 MB each on an A3 600 dpi page).
+    return cv2.warpAffine(
+        image,
         matrix,
         (new_width, new_height),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(*_paper_colour(image), 255),
+        borderValue=_paper_colour(image),
     )
-    return cv2.cvtColor(turned, cv2.COLOR_RGBA2RGB)
 
 
 def _for_ocr(grey: np.ndarray, dpi: float, ocr_dpi: float) -> tuple[np.ndarray, float]:
