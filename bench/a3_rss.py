@@ -6,7 +6,8 @@ Two generated A4 pages side by side make one A3 landscape spread (9921 x 7016 px
 70 Mpx, 209 MB as raw RGB), saved as a colour JPEG as scanners deliver it. `sohoa run
 --workers 1` processes it (decode, orientation, deskew, OCR, JPEG for the archive, PDF/A,
 signature) while every process of the run is sampled: the worker's peak RSS is its kernel
-high-water mark (VmHWM). tesseract runs as a separate process and is listed apart.
+high-water mark (VmHWM). tesseract runs inside the worker (libtesseract), so the
+worker's peak includes it; a `tesseract` process would be listed apart.
 """
 
 from __future__ import annotations

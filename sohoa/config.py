@@ -45,6 +45,7 @@ class OcrConfig:
     languages: str
     default_dpi: float
     min_dpi: float
+    ocr_dpi: float
     low_confidence: float
     page_timeout_s: float
     max_pixels: int

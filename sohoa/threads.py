@@ -23,6 +23,13 @@ def single_thread_env() -> dict[str, str]:
     return {**os.environ, **SINGLE_THREAD_ENV}
 
 
+def cap_openmp() -> None:
+    """Before loading libtesseract into this process: its OpenMP runtime reads the thread
+    cap from the environment once, when it is loaded (a worker has it from its start)."""
+    for name in ("OMP_THREAD_LIMIT", "OMP_NUM_THREADS"):
+        os.environ.setdefault(name, SINGLE_THREAD_ENV[name])
+
+
 def pin_opencv() -> None:
     """OpenCV must not start a thread pool of its own next to the pages of other workers."""
     import cv2

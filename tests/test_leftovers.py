@@ -44,16 +44,15 @@ def test_a_page_killed_mid_ocr_leaves_a_folder_named_by_its_pid(
     script = (
         "import os, signal, tempfile, numpy as np\n"
         f"tempfile.tempdir = {str(tmp_path)!r}\n"
-        "from sohoa.ocr import tesseract\n"
-        "real = tesseract.subprocess.run\n"
+        "from sohoa.ocr import libtesseract, tesseract\n"
         "def killed(*a, **k): os.kill(os.getpid(), signal.SIGKILL)\n"
-        "tesseract.subprocess.run = killed\n"
+        "libtesseract.Engine.read = killed\n"
         "tesseract.run_ocr(np.full((64, 64), 255, np.uint8), 300, 'eng', 10)\n"
     )
     child = subprocess.run([sys.executable, "-c", script], env={**os.environ}, check=False)
     assert child.returncode == -9
     [left] = tmp_path.glob(f"{tesseract.TEMP_PREFIX}*")
-    assert (left / "page.pgm").is_file()
+    assert left.is_dir()
     monkeypatch.setattr(tesseract.tempfile, "tempdir", str(tmp_path))
     assert tesseract.remove_dead_temporaries() == [left]
     assert not list(tmp_path.iterdir())

@@ -15,6 +15,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from sohoa.errors import RecordError
 from sohoa.ingest.modes import to_rgb
+from sohoa.ingest.pdf_image import full_page_image
 
 # File types by their first bytes: extensions lie more often than magic numbers.
 MAGIC = (
@@ -131,27 +132,44 @@ def _pdf_pages(
     path: Path, rel_file: str, *, default_dpi: float, max_pixels: int
 ) -> Iterator[SourcePage]:
     try:
-        with pikepdf.open(path) as pdf:
-            sizes = []
-            for page in pdf.pages:
-                dpi = _native_dpi(page, default_dpi)
-                box = page.mediabox
-                sizes.append((dpi, float(box[2] - box[0]), float(box[3] - box[1])))
+        pdf = pikepdf.open(path)
     except pikepdf.PasswordError as exc:
         raise RecordError("encrypted_pdf", f"{rel_file} is encrypted; supply an open copy") from exc
     except pikepdf.PdfError as exc:
         raise RecordError("corrupt_pdf", f"{rel_file} is not a readable PDF: {exc}") from exc
-    if not sizes:
-        raise RecordError("no_pages", f"{rel_file} is a PDF with no pages")
-    for index, (dpi, width_pt, height_pt) in enumerate(sizes):
-        where = f"{rel_file} page {index + 1}"
-        _check_size(width_pt / 72 * dpi, height_pt / 72 * dpi, max_pixels, where)
+    with pdf:
         try:
-            rendered = convert_from_path(
-                path, dpi=dpi, first_page=index + 1, last_page=index + 1, fmt="ppm"
-            )
-        except (PDFPageCountError, PDFSyntaxError) as exc:
-            raise RecordError("corrupt_pdf", f"{where} cannot be rendered: {exc}") from exc
-        if not rendered:
-            raise RecordError("corrupt_pdf", f"{where} rendered to nothing")
-        yield SourcePage(np.asarray(rendered[0].convert("RGB")), dpi, rel_file, index)
+            pages = list(pdf.pages)
+            sizes = []
+            for page in pages:
+                box = page.mediabox
+                dpi = _native_dpi(page, default_dpi)
+                sizes.append((dpi, float(box[2] - box[0]), float(box[3] - box[1])))
+        except pikepdf.PdfError as exc:
+            raise RecordError("corrupt_pdf", f"{rel_file} is not a readable PDF: {exc}") from exc
+        if not sizes:
+            raise RecordError("no_pages", f"{rel_file} is a PDF with no pages")
+        for index, (dpi, width_pt, height_pt) in enumerate(sizes):
+            where = f"{rel_file} page {index + 1}"
+            _check_size(width_pt / 72 * dpi, height_pt / 72 * dpi, max_pixels, where)
+            try:
+                own = full_page_image(pages[index])
+            except pikepdf.PdfError:
+                own = None  # the renderer says whether the page is readable at all
+            if own is not None:  # the scan itself: no second decode and resample
+                _check_size(*own.size, max_pixels, where)
+                yield SourcePage(to_rgb(own, where), dpi, rel_file, index)
+                continue
+            yield SourcePage(_render(path, index, dpi, where), dpi, rel_file, index)
+
+
+def _render(path: Path, index: int, dpi: float, where: str) -> np.ndarray:
+    try:
+        rendered = convert_from_path(
+            path, dpi=dpi, first_page=index + 1, last_page=index + 1, fmt="ppm"
+        )
+    except (PDFPageCountError, PDFSyntaxError) as exc:
+        raise RecordError("corrupt_pdf", f"{where} cannot be rendered: {exc}") from exc
+    if not rendered:
+        raise RecordError("corrupt_pdf", f"{where} rendered to nothing")
+    return np.asarray(rendered[0].convert("RGB"))

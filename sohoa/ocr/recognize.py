@@ -13,6 +13,7 @@ class OcrSettings:
     languages: str = "vie"
     default_dpi: float = 300.0
     min_dpi: float = 200.0
+    ocr_dpi: float = 200.0  # used by preparation (PrepareSettings); kept here as configured
     low_confidence: float = 60.0
     page_timeout_s: float = 180.0
     max_pixels: int = 200_000_000
@@ -29,7 +30,7 @@ class PageText:
 
 def recognize(page: PreparedPage, settings: OcrSettings) -> PageText:
     result = tesseract.run_ocr(
-        page.ocr_image, page.dpi, settings.languages, settings.page_timeout_s
+        page.ocr_image, page.ocr_dpi, settings.languages, settings.page_timeout_s
     )
     confidences = [word.confidence for word in result.words]
     mean = sum(confidences) / len(confidences) if confidences else None

@@ -1,8 +1,8 @@
-"""The tesseract program: version probe, language check, and one OCR pass per page.
+"""tesseract: version probe, language check, and one OCR pass per page.
 
-One pass yields three renderings at once (tesseract recognises once and feeds every
-renderer): a text-only PDF page with the invisible text at the word positions, a TSV of
-words with confidences, and plain text.
+One pass (in this process, see `libtesseract`) yields three renderings of one recognition:
+a text-only PDF page with the invisible text at the word positions, a TSV of words with
+confidences, and plain text.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from sohoa.errors import RecordError, SohoaError
 from sohoa.external import Program
+from sohoa.ocr import libtesseract
 from sohoa.threads import single_thread_env
 
 PACKAGES = "tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng"
@@ -123,31 +123,21 @@ def _swept_once() -> None:
 
 
 def run_ocr(gray: np.ndarray, dpi: float, langs: str, timeout_s: float) -> TesseractResult:
-    """OCR one grayscale page; a hang past `timeout_s` fails the record as `timeout`."""
+    """OCR one grayscale page in this process; past `timeout_s` the record fails as
+    `timeout`. Only the text-only PDF page passes through a temporary folder."""
     _swept_once()  # the first page of each process clears what dead ones left
+    engine = libtesseract.engine(langs)
     with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as tmp:
-        image_path = Path(tmp) / "page.pgm"  # uncompressed: cheapest to write and to read
-        cv2.imwrite(str(image_path), gray)
-        base = Path(tmp) / "out"
-        command = [
-            PROGRAM.locate(), str(image_path), str(base),
-            "-l", langs, "--dpi", str(round(dpi)),
-            "-c", "textonly_pdf=1", "pdf", "tsv", "txt",
-        ]  # fmt: skip
         try:
-            done = subprocess.run(command, capture_output=True, timeout=timeout_s, env=_env())
-        except subprocess.TimeoutExpired as exc:
+            reading = engine.read(gray, round(dpi), timeout_s, Path(tmp) / "out")
+        except libtesseract.Timeout as exc:
             raise RecordError(
                 "timeout", f"tesseract did not finish a page within {timeout_s:g} s"
             ) from exc
-        if done.returncode != 0:
-            detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
-            raise RecordError(
-                "ocr_failed", f"tesseract exited with {done.returncode}: {' '.join(detail)}"
-            )
-        text = base.with_suffix(".txt").read_text(encoding="utf-8")
-        return TesseractResult(
-            text=unicodedata.normalize("NFC", text).strip(),
-            words=_parse_tsv(base.with_suffix(".tsv").read_text(encoding="utf-8")),
-            text_pdf=base.with_suffix(".pdf").read_bytes(),
-        )
+        except SohoaError as exc:
+            raise RecordError("ocr_failed", str(exc)) from exc
+    return TesseractResult(
+        text=unicodedata.normalize("NFC", reading.text).strip(),
+        words=_parse_tsv(reading.tsv),
+        text_pdf=reading.text_pdf,
+    )

@@ -141,7 +141,7 @@ def worker_settings(settings: Settings) -> WorkerSettings:
     classify = settings.classify
     return WorkerSettings(
         ocr=ocr,
-        prepare=PrepareSettings(min_dpi=float(ocr.min_dpi)),
+        prepare=PrepareSettings(min_dpi=float(ocr.min_dpi), ocr_dpi=float(ocr.ocr_dpi)),
         catalogue=classify.catalogue,
         review_threshold=classify.review_threshold,
         archive_dir=settings.archive_dir,

@@ -118,7 +118,9 @@ class OcrCache:
 
     def __init__(self, settings: Settings) -> None:
         self.ocr = OcrSettings(**asdict(settings.ocr))
-        self.prepare = PrepareSettings(min_dpi=float(self.ocr.min_dpi))
+        self.prepare = PrepareSettings(
+            min_dpi=float(self.ocr.min_dpi), ocr_dpi=float(self.ocr.ocr_dpi)
+        )
         shape = json.dumps(
             [tesseract.version(), self.ocr.languages, self.ocr.default_dpi, self.prepare.min_dpi],
             default=str,
