@@ -19,10 +19,8 @@ from sohoa.report import collect_report_data, render_report
 from tests import pdfa_audit
 from tests.conftest import invoke
 from tests.pki import Pki
-from tests.test_inventory import _add_records, factory
+from tests.test_inventory import _add_records
 from tests.test_signing import signer_spec
-
-__all__ = ["factory"]  # the fixture, shared with test_inventory
 
 TEST_NOTE = "signing with the TEST certificate made by 'sohoa init'"
 

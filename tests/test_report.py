@@ -30,9 +30,8 @@ from sohoa.report import (
     render_report,
 )
 from sohoa.report.reasons import reason_label
-from tests.test_inventory import HEADER, KNOWN, NOW, _add_records, _archived_on, _csv, factory
+from tests.test_inventory import HEADER, KNOWN, NOW, _add_records, _archived_on, _csv
 
-__all__ = ["factory"]  # the fixture, shared with test_inventory
 CHROMIUM = Path("/usr/bin/chromium")
 
 
