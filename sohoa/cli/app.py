@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import click
 from sohoa import __version__
 from sohoa.cli import output
 from sohoa.errors import ExitCode, SohoaError
+from sohoa.quiet import quiet_library_warnings
 
 # Libraries that log to the root logger's last-resort handler (stderr) what sohoa already
 # says in one line, e.g. pyHanko a wrong passphrase's traceback, Dask a closing worker's.
@@ -84,9 +84,7 @@ def configure_logging(verbose: int) -> None:
         library.setLevel(logging.NOTSET if verbose else logging.CRITICAL + 1)
         library.propagate = True
     if not verbose:
-        # The libraries' Python warnings too (cryptography 51 deprecates DSA, which pyHanko
-        # imports): theirs to fix, not the operator's to read on every command.
-        warnings.filterwarnings("ignore", module=r"(?!sohoa(\.|$))")
+        quiet_library_warnings()
 
 
 @click.group(cls=SohoaGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -121,7 +121,7 @@ def dask_client(
         except OSError as exc:
             raise SohoaError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
         try:
-            client.register_plugin(SingleThreadPlugin())
+            client.register_plugin(SingleThreadPlugin(quiet=not verbose))
             yield client
         finally:
             client.close()
@@ -139,7 +139,7 @@ def dask_client(
         )
         client = Client(cluster)
         try:
-            client.register_plugin(SingleThreadPlugin())
+            client.register_plugin(SingleThreadPlugin(quiet=not verbose))
             yield client
         finally:
             client.close()
