@@ -187,7 +187,8 @@ def _plan(session: Session, work: WorkerSettings, todo: list[tuple[int, str]]) -
     for record_id, uid in todo:
         record = session.get(Record, record_id)
         assert record is not None and record.output_path and record.output_sha256
-        item = session.get(InventoryItem, record.inventory_item_id or 0)
+        linked = record.inventory_item_id
+        item = session.get(InventoryItem, linked) if linked is not None else None
         register = None
         if item is not None:
             given = planned.setdefault(item.id, set())
