@@ -86,6 +86,7 @@ def browser(tmp_path: Path):
     })  # fmt: skip
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.downloads = downloads
+    driver.implicitly_wait(30)  # a loaded CI machine renders slowly: find_element waits
     try:
         yield driver
     finally:
@@ -93,13 +94,22 @@ def browser(tmp_path: Path):
 
 
 def _sign_in(driver, base: str, name: str) -> None:
+    """Sign in and wait until the browser has left the sign-in page: the click returns before
+    the POST (a memory-hard password hash) has answered, so reading the URL at once races."""
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.delete_all_cookies()
     driver.get(f"{base}/login")
     driver.find_element(By.ID, "name").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "login-button").click()
+    try:
+        WebDriverWait(driver, 60).until(lambda d: not d.current_url.endswith("/login"))
+    except TimeoutException:
+        page = driver.find_element(By.TAG_NAME, "body").text
+        raise AssertionError(f"{name} is still on the sign-in page: {page[:500]}") from None
 
 
 def _wait_for_file(folder: Path, seconds: float = 30) -> Path:
@@ -128,6 +138,7 @@ def test_officer_finds_reads_and_downloads_and_auditor_sees_coverage(
     box = browser.find_element(By.ID, "q")
     box.send_keys(fold(title))  # typed without diacritics
     browser.find_element(By.ID, "find").click()
+    browser.find_element(By.CSS_SELECTOR, "li.hit")  # waits for the results page
     hits = browser.find_elements(By.CSS_SELECTOR, "li.hit")
     assert wanted["record_id"] in [h.get_attribute("data-record") for h in hits]
     link = next(h for h in hits if h.get_attribute("data-record") == wanted["record_id"])
