@@ -135,6 +135,13 @@ class PipelineConfig:
     max_attempts: int
     db_retry_s: float
     dashboard_address: str | None
+    pages_per_task: int
+
+    def __post_init__(self) -> None:
+        if self.pages_per_task < 1:
+            raise SohoaError(
+                f"pipeline.pages_per_task: expected at least 1, got {self.pages_per_task}"
+            )
 
 
 @dataclass(frozen=True)

@@ -40,13 +40,19 @@ class BarReporter:
         self._progress.start()
         self._task = self._progress.add_task(batch, total=total, pages=0, rate="-")
 
+    def pages_read(self, rel_path: str, pages: int) -> None:
+        self._count(pages, advance=0)
+
     def record_done(self, rel_path: str, state: str, pages: int, note: str) -> None:
+        if state == "failed":
+            self._progress.console.print(f"[red]failed[/red] {rel_path}: {note}")
+        self._count(pages, advance=1)
+
+    def _count(self, pages: int, advance: int) -> None:
         self._pages += pages
         minutes = (time.monotonic() - self._started) / 60
         rate = f"{self._pages / minutes:.1f}" if minutes > 0 else "-"
-        if state == "failed":
-            self._progress.console.print(f"[red]failed[/red] {rel_path}: {note}")
-        self._progress.update(self._task, advance=1, pages=self._pages, rate=rate)
+        self._progress.update(self._task, advance=advance, pages=self._pages, rate=rate)
 
     def close(self) -> None:
         self._progress.stop()
@@ -65,14 +71,19 @@ class LineReporter:
         self._total, self._started = total, time.monotonic()
         print(f"batch {batch}: {total} record(s) to process", file=sys.stderr, flush=True)
 
+    def pages_read(self, rel_path: str, pages: int) -> None:
+        self._line(f"{'reading':<12} {rel_path} (+{pages} pages)", pages)
+
     def record_done(self, rel_path: str, state: str, pages: int, note: str) -> None:
         self._done += 1
+        self._line(f"{state:<12} {rel_path} ({note})", pages)
+
+    def _line(self, what: str, pages: int) -> None:
         self._pages += pages
         minutes = (time.monotonic() - self._started) / 60
         rate = self._pages / minutes if minutes > 0 else 0.0
         print(
-            f"[{self._done}/{self._total}] {state:<12} {rel_path} ({note}) "
-            f"{self._pages} pages, {rate:.1f} pages/min",
+            f"[{self._done}/{self._total}] {what} {self._pages} pages, {rate:.1f} pages/min",
             file=sys.stderr,
             flush=True,
         )
@@ -85,6 +96,9 @@ class SilentReporter:
     """`sohoa -q`: no progress at all; the summary and errors still come."""
 
     def start(self, batch: str, total: int) -> None:
+        pass
+
+    def pages_read(self, rel_path: str, pages: int) -> None:
         pass
 
     def record_done(self, rel_path: str, state: str, pages: int, note: str) -> None:

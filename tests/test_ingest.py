@@ -165,3 +165,44 @@ def test_sources_are_never_modified(tmp_path: Path) -> None:
     pages_of(tmp_path, RecordRef("HS-004", True))
     after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in tmp_path.rglob("*") if p.is_file()}
     assert before == after
+
+
+def _mixed_record(root: Path) -> RecordRef:
+    """Seven pages over four files: a PNG, a 3-frame TIFF, a 2-page scanned PDF, a JPEG; each
+    page's shade says which it is."""
+    record = root / "HS-BIG"
+    record.mkdir()
+    shades = iter(range(60, 200, 20))
+    page_image(shade=next(shades)).save(record / "1.png")
+    frames = [page_image(shade=next(shades)) for _ in range(3)]
+    frames[0].save(record / "2.tif", save_all=True, append_images=frames[1:], dpi=(300, 300))
+    sheets = [page_image(shade=next(shades)) for _ in range(2)]
+    sheets[0].save(record / "3.pdf", save_all=True, append_images=sheets[1:], resolution=300)
+    page_image(shade=next(shades)).save(record / "4.jpg", quality=95)
+    return RecordRef("HS-BIG", True)
+
+
+def _shade(page) -> int:
+    return int(np.median(page.image))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 10])
+def test_a_record_read_in_parts_gives_the_pages_of_a_whole_read(tmp_path: Path, size: int) -> None:
+    ref = _mixed_record(tmp_path)
+    source = open_record(tmp_path, ref)
+    assert source.page_count() == 7
+    whole = [(p.file, p.index_in_file, _shade(p)) for p in pages_of(tmp_path, ref)]
+    parts = []
+    for first in range(0, 7, size):
+        part = source.pages(default_dpi=300, max_pixels=MAX_PIXELS, only=range(first, first + size))
+        parts.extend((p.file, p.index_in_file, _shade(p)) for p in part)
+    assert parts == whole
+    assert len({shade for *_where, shade in whole}) == 7  # the pages really differ
+
+
+def test_page_count_is_none_when_a_file_cannot_say(tmp_path: Path) -> None:
+    source_dir = tmp_path / "HS-BAD"
+    source_dir.mkdir()
+    page_image().save(source_dir / "1.png")
+    (source_dir / "2.pdf").write_bytes(b"%PDF-1.4 not really")
+    assert open_record(tmp_path, RecordRef("HS-BAD", True)).page_count() is None

@@ -62,14 +62,30 @@ def sniff_type(path: Path) -> str:
 
 
 def iter_pages(
-    path: Path, rel_file: str, *, default_dpi: float, max_pixels: int
+    path: Path, rel_file: str, *, default_dpi: float, max_pixels: int, only: range | None = None
 ) -> Iterator[SourcePage]:
-    """Yield every page of `path`; one decoded page in memory at a time."""
+    """Yield every page of `path`, or those whose index in the file is in `only` (the others
+    are not decoded); one decoded page in memory at a time."""
     kind = sniff_type(path)
-    if kind == "pdf":
-        yield from _pdf_pages(path, rel_file, default_dpi=default_dpi, max_pixels=max_pixels)
-    else:
-        yield from _image_pages(path, rel_file, default_dpi=default_dpi, max_pixels=max_pixels)
+    read = _pdf_pages if kind == "pdf" else _image_pages
+    yield from read(path, rel_file, default_dpi=default_dpi, max_pixels=max_pixels,
+                    only=only or range(2**31))  # fmt: skip
+
+
+def count_pages(path: Path) -> int | None:
+    """Pages in `path` without decoding any; None when the file cannot say (it is damaged or
+    no scan: reading its pages says why)."""
+    try:
+        kind = sniff_type(path)
+        if kind == "pdf":
+            with pikepdf.open(path) as pdf:
+                return len(pdf.pages)
+        if kind == "tiff":
+            with Image.open(path) as image:
+                return int(getattr(image, "n_frames", 1))
+        return 1
+    except (RecordError, pikepdf.PdfError, OSError, ValueError, SyntaxError):
+        return None
 
 
 def _check_size(width: float, height: float, max_pixels: int, where: str) -> None:
@@ -99,7 +115,7 @@ def _declared_dpi(image: Image.Image, default_dpi: float) -> float:
 
 
 def _image_pages(
-    path: Path, rel_file: str, *, default_dpi: float, max_pixels: int
+    path: Path, rel_file: str, *, default_dpi: float, max_pixels: int, only: range
 ) -> Iterator[SourcePage]:
     try:
         with warnings.catch_warnings():
@@ -107,6 +123,8 @@ def _image_pages(
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 for index, frame in enumerate(ImageSequence.Iterator(image)):
+                    if index not in only:
+                        continue
                     where = f"{rel_file} page {index + 1}"
                     _check_size(*frame.size, max_pixels, where)
                     rgb = to_rgb(frame, where)
@@ -129,7 +147,7 @@ def _native_dpi(page: pikepdf.Page, default_dpi: float) -> float:
 
 
 def _pdf_pages(
-    path: Path, rel_file: str, *, default_dpi: float, max_pixels: int
+    path: Path, rel_file: str, *, default_dpi: float, max_pixels: int, only: range
 ) -> Iterator[SourcePage]:
     try:
         pdf = pikepdf.open(path)
@@ -150,6 +168,8 @@ def _pdf_pages(
         if not sizes:
             raise RecordError("no_pages", f"{rel_file} is a PDF with no pages")
         for index, (dpi, width_pt, height_pt) in enumerate(sizes):
+            if index not in only:
+                continue
             where = f"{rel_file} page {index + 1}"
             _check_size(width_pt / 72 * dpi, height_pt / 72 * dpi, max_pixels, where)
             try:

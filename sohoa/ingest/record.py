@@ -10,7 +10,7 @@ from pathlib import Path
 from sohoa.errors import RecordError
 from sohoa.ingest.discover import RecordRef, is_ignored
 from sohoa.ingest.fixity import content_hash, sha256_file
-from sohoa.ingest.pages import SourcePage, iter_pages
+from sohoa.ingest.pages import SourcePage, count_pages, iter_pages
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,28 @@ class RecordSource:
     files: tuple[SourceFile, ...]  # in page order
     content_hash: str
 
-    def pages(self, *, default_dpi: float, max_pixels: int) -> Iterator[SourcePage]:
+    def pages(
+        self, *, default_dpi: float, max_pixels: int, only: range | None = None
+    ) -> Iterator[SourcePage]:
+        """The record's pages in order, or those whose index in the record is in `only` (a
+        part of a big record: files before and after it are not opened)."""
+        offset = 0  # the record's index of the file's first page
         for source_file in self.files:
-            yield from iter_pages(
-                self.root / source_file.rel_path,
-                source_file.rel_path,
-                default_dpi=default_dpi,
-                max_pixels=max_pixels,
-            )
+            path = self.root / source_file.rel_path
+            local = None
+            if only is not None:  # split only when every file could count its pages
+                count = count_pages(path) or 0
+                local = range(max(only.start - offset, 0), min(only.stop - offset, count))
+                offset += count
+                if not local:
+                    continue
+            yield from iter_pages(path, source_file.rel_path, default_dpi=default_dpi,
+                                  max_pixels=max_pixels, only=local)  # fmt: skip
+
+    def page_count(self) -> int | None:
+        """Pages in the record, counted without decoding; None when a file cannot say."""
+        counts = [count_pages(self.root / f.rel_path) for f in self.files]
+        return None if None in counts else sum(counts)  # type: ignore[arg-type]
 
 
 def _check_name(rel_path: str) -> None:

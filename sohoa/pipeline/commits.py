@@ -89,6 +89,7 @@ def _on_digest(
     session: Session, run: RunState, task: RecordTask, digest: Digest, done: list
 ) -> None:
     original = store.commit_digest(session, digest)
+    task = replace(task, pages=digest.pages)
     if digest.error_reason:
         note = f"{digest.error_reason}: {digest.error_message}"
         done.append((task, RecordState.FAILED, 0, note))

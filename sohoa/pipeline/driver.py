@@ -29,7 +29,14 @@ from sohoa.pipeline.context import record_uid, token_signing, worker_settings
 from sohoa.pipeline.naming import RegisterNames
 from sohoa.pipeline.quarantine import set_aside_for_resume
 from sohoa.pipeline.run_state import Reporter, RunReport, RunState, TodoQueue
-from sohoa.pipeline.worker import RecordTask, digest_records, process_records
+from sohoa.pipeline.worker import (
+    RecordTask,
+    digest_records,
+    finish_record,
+    pages_in,
+    process_records,
+    read_part,
+)
 from sohoa.records import (
     RecordState,
     inventory,
@@ -142,15 +149,55 @@ def _send_processes(client, run: RunState, completed) -> None:
     for chunk in chunks:
         hashes = [run.expected[task.uid] for task in chunk]
         key = run.key("process", chunk[0].uid)
-        future = client.submit(process_records, chunk, hashes, run.settings, key=key, pure=False)
+        if len(chunk) == 1 and (chunk[0].pages or 0) > run.pages_per_task:
+            future = _send_in_parts(client, run, chunk[0], completed)
+        else:
+            future = client.submit(process_records, chunk, hashes, run.settings, key=key,
+                                   pure=False)  # fmt: skip
         run.in_flight[future] = ("process", chunk)
         completed.add(future)
+
+
+def _send_in_parts(client, run: RunState, task: RecordTask, completed):
+    """A big record's pages are read in parts on all the workers, and joined on one for the
+    PDF/A, signature and file: one result, one commit. Returns the joining task's future.
+
+    Each part has a small companion task that counts its pages, so that the progress moves
+    while the record is read; the parts themselves go from worker to worker, never here."""
+    expected, size, pages = run.expected[task.uid], run.pages_per_task, task.pages or 0
+    run.pages_shown[task.uid] = 0
+    parts = []
+    for first in range(0, pages, size):
+        part = client.submit(read_part, task, expected, run.settings, first,
+                             min(first + size, pages), key=run.key("part", task.uid),
+                             pure=False)  # fmt: skip
+        counter = client.submit(pages_in, part, key=run.key("pages", task.uid), pure=False)
+        run.page_counters[counter] = task
+        completed.add(counter)
+        parts.append(part)
+    key = run.key("process", task.uid)
+    return client.submit(finish_record, task, expected, run.settings, parts, key=key, pure=False)
+
+
+def _count_pages(run: RunState, batch: list) -> list:
+    """Progress from the page counters among finished tasks; returns the other results."""
+    rest = []
+    for future, result in batch:
+        task = run.page_counters.pop(future, None)
+        if task is None:
+            rest.append((future, result))
+        elif future.status == "finished" and task.uid in run.pages_shown:
+            run.pages_shown[task.uid] += result
+            run.reporter.pages_read(task.rel_path, result)
+            run.keep["pages"] = future
+    return rest
 
 
 def _finish(run: RunState, task: RecordTask, state: str, pages: int, note: str) -> None:
     run.report.processed += 1
     run.report.pages += pages
-    run.reporter.record_done(task.rel_path, state, pages, note)
+    shown = run.pages_shown.pop(task.uid, 0)
+    run.reporter.record_done(task.rel_path, state, max(0, pages - shown), note)
 
 
 def _loop(client, run: RunState) -> None:
@@ -178,7 +225,7 @@ def _loop(client, run: RunState) -> None:
         _send_digests(client, run, completed)
         if completed.is_empty():
             return
-        batch = completed.next_batch(block=True)
+        batch = _count_pages(run, completed.next_batch(block=True))
 
 
 def run_batch(
@@ -210,7 +257,8 @@ def _run_batch(
     workers = int(request.workers or settings.pipeline.workers or usable_cores())
     run = RunState(batch_id, name, root, owner, work_settings, factory, reporter, report, queue,
                    workers=workers, per_worker=settings.pipeline.max_in_flight_per_worker,
-                   db_retry_s=settings.pipeline.db_retry_s)  # fmt: skip
+                   db_retry_s=settings.pipeline.db_retry_s,
+                   pages_per_task=settings.pipeline.pages_per_task)  # fmt: skip
     if work_settings.engine != "null":
         with session_scope(factory) as session:
             run.names = RegisterNames.load(session)

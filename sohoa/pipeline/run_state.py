@@ -31,6 +31,7 @@ TIME_WEIGHT = 0.2  # weight of the latest record's seconds in the running estima
 
 class Reporter(Protocol):
     def start(self, batch: str, total: int) -> None: ...
+    def pages_read(self, rel_path: str, pages: int) -> None: ...  # of a big record, so far
     def record_done(self, rel_path: str, state: str, pages: int, note: str) -> None: ...
     def close(self) -> None: ...
 
@@ -129,6 +130,11 @@ class RunState:
     record_s: float | None = None  # running estimate of a finished record's worker seconds
     submitted: int = 0  # tasks sent: their keys must never repeat (a kept key would be reused)
     names: RegisterNames | None = None  # files named by the register at hand-out, if any
+    pages_per_task: int = 8  # pipeline.pages_per_task: a bigger record is read in parts
+    # The small tasks that count a part's pages as it is read (the driver's progress), and
+    # the pages of each unfinished record counted so: the record's own count is the rest.
+    page_counters: dict[object, RecordTask] = field(default_factory=dict)
+    pages_shown: dict[str, int] = field(default_factory=dict)
 
     def note_seconds(self, seconds: float) -> None:
         if self.record_s is None:

@@ -9,23 +9,22 @@ import datetime as dt
 import json
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import cv2
 import pikepdf
 
 from sohoa import __version__
 from sohoa.archive import (
-    ArchivePage,
     RecordFacts,
     RecordMetadata,
     RegisterEntry,
     archive_file_name,
     build_pdfa,
-    encode_page,
     record_metadata,
     sign_pdf,
     signer_facts,
@@ -34,13 +33,13 @@ from sohoa.classify import Catalogue, Classification, classify, load_catalogue
 from sohoa.classify.registry import ModelRef, load_model
 from sohoa.errors import RecordError, SohoaError
 from sohoa.ingest import RecordRef, RecordSource, open_record, sha256_bytes
-from sohoa.ocr import prepare, recognize, tesseract
-from sohoa.ocr.codes import as_metadata, find_codes
+from sohoa.ocr import tesseract
 from sohoa.pipeline.context import WorkerSettings
 from sohoa.pipeline.naming import planned_path_free
 from sohoa.pipeline.outputs import write_output
+from sohoa.pipeline.pages_read import PagesRead, read_pages
 from sohoa.pipeline.source_signatures import signature_events, source_signatures
-from sohoa.records import Digest, EventRow, PageRow, RecordOutcome
+from sohoa.records import Digest, EventRow, RecordOutcome
 from sohoa.threads import pin_opencv
 
 if TYPE_CHECKING:  # scikit-learn is imported only when a model is configured
@@ -48,6 +47,7 @@ if TYPE_CHECKING:  # scikit-learn is imported only when a model is configured
 
 _catalogues: dict[str, Catalogue] = {}
 _models: dict[tuple[str, str], TrainedModel | str] = {}  # (path, sha256) -> model or error
+T = TypeVar("T")
 pin_opencv()  # one page per worker process at a time
 
 
@@ -61,6 +61,7 @@ class RecordTask:
     # The register item the record's name links it to, with its order number, planned by the
     # driver (sohoa.pipeline.naming): the file gets its final name and metadata at once.
     register: RegisterEntry | None = None
+    pages: int | None = None  # from the digest: a big record is read in parts on all workers
 
 
 def _catalogue(items: tuple[dict, ...]) -> Catalogue:
@@ -89,6 +90,13 @@ def _open(task: RecordTask) -> RecordSource:
     return open_record(Path(task.root), RecordRef(task.rel_path, task.is_dir))
 
 
+def _open_unchanged(task: RecordTask, expected_hash: str) -> RecordSource:
+    source = _open(task)
+    if source.content_hash != expected_hash:
+        raise RecordError("source_changed", f"{task.rel_path} changed while the batch ran")
+    return source
+
+
 def digest_record(task: RecordTask) -> Digest:
     """List and hash the record's files: cheap, and enough to spot a duplicate."""
     try:
@@ -96,71 +104,13 @@ def digest_record(task: RecordTask) -> Digest:
     except RecordError as exc:
         return Digest(task.uid, None, (), exc.reason, exc.message)
     files = tuple({"path": f.rel_path, "sha256": f.sha256, "size": f.size} for f in source.files)
-    return Digest(task.uid, source.content_hash, files)
+    return Digest(task.uid, source.content_hash, files, pages=source.page_count())
 
 
 def digest_records(tasks: list[RecordTask]) -> list[Digest]:
     """`digest_record` for several records in one Dask task: hashing is quick, and a task
     costs the scheduler and the driver about as much as hashing a small record."""
     return [digest_record(task) for task in tasks]
-
-
-@dataclass
-class _Pages:
-    rows: list[PageRow]
-    archive: list[ArchivePage]
-    seconds: dict[str, float]
-    codes: dict = field(default_factory=dict)  # a dossier code read on page 1 (ocr.codes)
-
-
-def _read_pages(source: RecordSource, settings: WorkerSettings) -> _Pages:
-    pages = _Pages([], [], {"decode": 0.0, "prepare": 0.0, "ocr": 0.0, "encode": 0.0})
-    clock = time.perf_counter()
-    for index, page in enumerate(
-        source.pages(default_dpi=settings.ocr.default_dpi, max_pixels=settings.ocr.max_pixels)
-    ):
-        decoded = time.perf_counter()
-        prepared = prepare(page.image, page.dpi, settings.prepare)
-        ready = time.perf_counter()
-        text = recognize(prepared, settings.ocr)
-        read = time.perf_counter()
-        pages.archive.append(
-            encode_page(prepared.image, prepared.dpi, text.text_pdf, quality=settings.jpeg_quality)
-        )
-        encoded = time.perf_counter()
-        if index == 0 and settings.codes.enabled:  # for `sohoa link`: QR or printed code
-            found = find_codes(prepared.image, prepared.dpi, text.text, settings.codes)
-            pages.codes = as_metadata(found)
-            pages.seconds["codes"] = time.perf_counter() - encoded
-        height, width = prepared.image.shape[:2]
-        pages.rows.append(
-            PageRow(
-                index=index,
-                source_file=page.file,
-                index_in_file=page.index_in_file,
-                rotation=prepared.rotation,
-                skew_deg=round(prepared.skew_deg, 3),
-                ocr_confidence=None
-                if text.mean_confidence is None
-                else round(text.mean_confidence, 2),
-                width=width,
-                height=height,
-                dpi=prepared.dpi,
-                flags=text.flags,
-                text=text.text,
-            )
-        )
-        for step, start, end in (
-            ("decode", clock, decoded),
-            ("prepare", decoded, ready),
-            ("ocr", ready, read),
-            ("encode", read, encoded),
-        ):
-            pages.seconds[step] += end - start
-        clock = time.perf_counter()
-    if not pages.rows:
-        raise RecordError("no_pages", f"{source.rel_path} has no readable page")
-    return pages
 
 
 def _metadata(task: RecordTask, source: RecordSource, result: Classification, catalogue: Catalogue,
@@ -206,11 +156,11 @@ def _process(
     settings: WorkerSettings,
     reviewed: str | None,
     register: RegisterEntry | None,
+    read: PagesRead | None = None,
 ) -> RecordOutcome:
-    source = _open(task)
-    if source.content_hash != expected_hash:
-        raise RecordError("source_changed", f"{task.rel_path} changed while the batch ran")
-    pages = _read_pages(source, settings)
+    """`read`: the record's pages when its parts were read on several workers."""
+    source = _open_unchanged(task, expected_hash)
+    pages = read or read_pages(source, settings)
     catalogue = _catalogue(settings.catalogue)
     texts = [row.text for row in pages.rows]
     model, model_warning = _model(settings.model, catalogue)
@@ -322,9 +272,7 @@ def _null_engine(task: RecordTask, expected_hash: str, settings: WorkerSettings)
     """`sohoa run --engine null`, for benchmarks of the driver, Dask and the database only:
     the files are listed and hashed as for real, then nothing is read, OCRed or written. The
     record ends in needs_review, with no output, so that it never passes for digitized."""
-    source = _open(task)
-    if source.content_hash != expected_hash:
-        raise RecordError("source_changed", f"{task.rel_path} changed while the batch ran")
+    source = _open_unchanged(task, expected_hash)
     detail = {"files": len(source.files), "note": "benchmark: no OCR, no PDF/A, no file"}
     unknown = _catalogue(settings.catalogue).unknown
     return RecordOutcome(
@@ -354,22 +302,27 @@ def process_record(
     linked item of the paper register: its code names the file and its fields fill the
     dossier metadata.
 
-    A RecordError fails the record with its reason. Any other exception is a bug, but one
-    bad record must not stop a night's batch: it fails as `internal_error` with the
-    traceback in its event, for a developer to read.
+    Whatever goes wrong fails the record, with its reason (`_guarded`).
     """
+    if settings.engine == "null":
+        return _guarded(task.uid, lambda: _null_engine(task, expected_hash, settings))
+    return _guarded(task.uid, lambda: _process(task, expected_hash, settings, reviewed, register))
+
+
+def _guarded(uid: str, work: Callable[[], T]) -> T | RecordOutcome:
+    """`work()`, or the record's failure: a RecordError with its reason; any other exception
+    is a bug, but one bad record must not stop a night's batch: it fails as `internal_error`
+    with the traceback in its event, for a developer to read."""
     try:
-        if settings.engine == "null":
-            return _null_engine(task, expected_hash, settings)
-        return _process(task, expected_hash, settings, reviewed, register)
+        return work()
     except RecordError as exc:
-        return RecordOutcome(task.uid, ok=False, error_reason=exc.reason, error_message=exc.message)
+        return RecordOutcome(uid, ok=False, error_reason=exc.reason, error_message=exc.message)
     except MemoryError:
         message = "ran out of memory; process it alone with more memory or split it"
-        return RecordOutcome(task.uid, ok=False, error_reason="too_large", error_message=message)
+        return RecordOutcome(uid, ok=False, error_reason="too_large", error_message=message)
     except Exception as exc:
         return RecordOutcome(
-            task.uid,
+            uid,
             ok=False,
             error_reason="internal_error",
             error_message=f"{type(exc).__name__}: {exc}",
@@ -389,3 +342,32 @@ def process_records(
         outcome = process_record(task, expected, settings)
         results.append((outcome, time.perf_counter() - started))
     return results
+
+
+def read_part(
+    task: RecordTask, expected_hash: str, settings: WorkerSettings, first: int, stop: int
+) -> PagesRead | RecordOutcome:
+    """Pages first..stop-1 of a big record, read on whichever worker is free: the images stay
+    on the workers, and `finish_record` joins the parts. A failure is the record's."""
+    return _guarded(task.uid, lambda: read_pages(_open_unchanged(task, expected_hash), settings,
+                                                  range(first, stop)))  # fmt: skip
+
+
+def pages_in(part: PagesRead | RecordOutcome) -> int:
+    """How many pages a part read, for the driver's progress (a small result, not the part)."""
+    return len(part.rows) if isinstance(part, PagesRead) else 0
+
+
+def finish_record(
+    task: RecordTask, expected_hash: str, settings: WorkerSettings,
+    parts: list[PagesRead | RecordOutcome],
+) -> list[tuple[RecordOutcome, float]]:  # fmt: skip
+    """Classify, build, sign and write a record read in parts: one file, one commit, as if
+    `process_records` had read it alone. Seconds: the parts' and this step's together."""
+    started = time.perf_counter()
+    failed = next((part for part in parts if isinstance(part, RecordOutcome)), None)
+    if failed is not None:
+        return [(failed, time.perf_counter() - started)]
+    read = PagesRead.joined(parts)  # type: ignore[arg-type]
+    outcome = _guarded(task.uid, lambda: _process(task, expected_hash, settings, None, None, read))
+    return [(outcome, sum(read.seconds.values()) + time.perf_counter() - started)]

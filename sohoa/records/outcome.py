@@ -39,6 +39,7 @@ class Digest:
     source_files: tuple[dict[str, Any], ...]  # {path, sha256, size}
     error_reason: str | None = None
     error_message: str | None = None
+    pages: int | None = None  # counted without decoding (None: a file could not say)
 
 
 @dataclass(frozen=True)
