@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from sohoa.config import load_settings
 from sohoa.errors import SohoaError
+from sohoa.records import db as sohoa_db
 from sohoa.records import open_database, session_scope
 from tests.conftest import invoke
 
@@ -83,7 +84,14 @@ def _hold_write_lock(db: Path, seconds: float, held: threading.Event) -> None:
         connection.close()
 
 
+@pytest.fixture
+def short_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sohoa_db, "SQLITE_BUSY_MS", 2_000)
+
+
 def _run_under_lock(workdir: Path, db: Path, hold_s: float, retry_s: float):
+    """`sohoa run` while another connection holds the write lock `hold_s` seconds; SQLite's
+    busy timeout is 2 s here instead of 30, so that the lock outlasts it in a short test."""
     (workdir / "config.yaml").write_text(yaml.safe_dump({"pipeline": {"db_retry_s": retry_s}}))
     assert invoke("sample", "scans", "--records", "2", "--seed", "9").exit_code == 0
     held = threading.Event()
@@ -96,16 +104,19 @@ def _run_under_lock(workdir: Path, db: Path, hold_s: float, retry_s: float):
 
 
 @pytest.mark.slow
-def test_a_write_lock_held_past_the_busy_timeout_is_waited_out(sqlite_db: Path, workdir: Path) -> None:  # noqa: E501
-    # 40 s: longer than SQLite's own busy_timeout (30 s), which alone ended in a traceback.
-    result = _run_under_lock(workdir, sqlite_db, hold_s=40, retry_s=120)
+def test_a_write_lock_held_past_the_busy_timeout_is_waited_out(sqlite_db: Path, workdir: Path, short_busy: None) -> None:  # noqa: E501
+    # Longer than SQLite's own busy_timeout (30 s in use, 2 s here), which alone ended in a
+    # traceback.
+    result = _run_under_lock(workdir, sqlite_db, hold_s=6, retry_s=120)
     assert result.exit_code == 0, result.output
     assert _done(invoke("status", "locked", "--format", "json").output) == 2
 
 
 @pytest.mark.slow
-def test_a_lock_held_past_db_retry_s_stops_with_one_line(sqlite_db: Path, workdir: Path) -> None:
-    result = _run_under_lock(workdir, sqlite_db, hold_s=45, retry_s=1)
+def test_a_lock_held_past_db_retry_s_stops_with_one_line(
+    sqlite_db: Path, workdir: Path, short_busy: None
+) -> None:
+    result = _run_under_lock(workdir, sqlite_db, hold_s=6, retry_s=1)
     assert result.exit_code == 1
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "pipeline.db_retry_s" in errors[0], result.output

@@ -21,6 +21,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # to read it from the scripts would cost each `sohoa status` about 60 ms; a test keeps the
 # two in step.
 SCHEMA_HEAD = "0011"
+SQLITE_BUSY_MS = 30_000  # how long one statement waits for another writer's lock
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:
@@ -31,7 +32,7 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.close()
 
 
