@@ -68,10 +68,10 @@ def _hand_out(session: Session, run: RunState, room: int, done: list) -> list[Re
         if is_dir is None:
             _source_missing(session, run, uid, rel_path, done)
         else:
-            task = _task(run, uid, rel_path, is_dir)
-            if run.names is not None:
-                task = replace(task, register=run.names.entry_for(session, rel_path))
-            tasks.append(task)
+            tasks.append(_task(run, uid, rel_path, is_dir))
+    if run.names is not None and tasks:
+        entries = run.names.entries_for(session, [task.rel_path for task in tasks])
+        tasks = [replace(task, register=entry) for task, entry in zip(tasks, entries, strict=True)]
     if tasks:
         uids = [task.uid for task in tasks]
         store.set_state(session, uids, RecordState.PROCESSING, why="handed to a worker")

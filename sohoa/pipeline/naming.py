@@ -58,6 +58,9 @@ class RegisterNames:
 
     item_ids: dict[str, int]
     next_number: dict[int, int] = field(default_factory=dict)
+    # Numbers as they were before the current transaction, put back if it is rolled back:
+    # the records it handed out go out again and must get the same numbers.
+    before: dict[int, int | None] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> RegisterNames | None:
@@ -66,25 +69,47 @@ class RegisterNames:
         item_ids = {code_key(code): item_id for code, item_id in rows}
         return cls(item_ids) if item_ids else None
 
-    def entry_for(self, session: Session, rel_path: str) -> RegisterEntry | None:
-        """The register item a record's name links it to, with its order number; None when
-        its name is not a registered code."""
-        item_id = next((self.item_ids[k] for k in dossier_codes(rel_path) if k in self.item_ids),
-                       None)  # fmt: skip
-        if item_id is None:
-            return None
-        item = session.get(InventoryItem, item_id)
-        fields = register_fields(item)
-        if fields is None:  # removed from the register since the run began
-            return None
-        number = self.next_number.get(item_id)
-        if number is None:
-            linked = session.scalars(
-                select(Record.output_path).where(Record.inventory_item_id == item_id)
-            )
-            number = highest_number(list(linked), item.code) + 1
-        self.next_number[item_id] = number + 1
-        return RegisterEntry(order_number=number, **fields)
+    def begin(self) -> None:
+        self.before = {}
+
+    def roll_back(self) -> None:
+        for item_id, number in self.before.items():
+            if number is None:
+                self.next_number.pop(item_id, None)
+            else:
+                self.next_number[item_id] = number
+        self.before = {}
+
+    def entries_for(self, session: Session, rel_paths: list[str]) -> list[RegisterEntry | None]:
+        """For each record name, the register item it links the record to, with the next
+        order number under it (in the order given); None for a name that is no registered
+        code. Two queries for all of them, whatever their number."""
+        ids = [next((self.item_ids[k] for k in dossier_codes(path) if k in self.item_ids), None)
+               for path in rel_paths]  # fmt: skip
+        wanted = {item_id for item_id in ids if item_id is not None}
+        if not wanted:
+            return [None] * len(rel_paths)
+        query = select(InventoryItem).where(InventoryItem.id.in_(wanted))
+        items = {item.id: item for item in session.scalars(query)}  # removed ones are missing
+        fresh = [item_id for item_id in items if item_id not in self.next_number]
+        linked: dict[int, list[str | None]] = {}
+        if fresh:
+            query = select(Record.inventory_item_id, Record.output_path)
+            for item_id, path in session.execute(query.where(Record.inventory_item_id.in_(fresh))):
+                linked.setdefault(item_id, []).append(path)
+        entries: list[RegisterEntry | None] = []
+        for item_id in ids:
+            item = items.get(item_id) if item_id is not None else None
+            if item is None:
+                entries.append(None)
+                continue
+            number = self.next_number.get(item.id)
+            self.before.setdefault(item.id, number)
+            if number is None:
+                number = highest_number(linked.get(item.id, []), item.code) + 1
+            self.next_number[item.id] = number + 1
+            entries.append(RegisterEntry(order_number=number, **register_fields(item)))
+        return entries
 
 
 def planned_path_free(path: Path, uid: str) -> bool:

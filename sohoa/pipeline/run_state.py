@@ -176,6 +176,8 @@ class Saved:
     @classmethod
     def of(cls, run: RunState) -> Saved:
         run.taken = []
+        if run.names is not None:
+            run.names.begin()
         waiting = {key: list(tasks) for key, tasks in run.waiting.items()}
         return cls(dict(run.hash_owner), waiting, dict(run.expected), list(run.to_submit),
                    list(run.handed), set(run.alone), run.report.stopped,
@@ -187,3 +189,5 @@ class Saved:
         run.alone, run.losses_recorded = self.alone, self.losses_recorded
         run.queue.push_back(run.taken)
         run.taken = []
+        if run.names is not None:
+            run.names.roll_back()
