@@ -26,19 +26,19 @@ def is_ignored(name: str) -> bool:
     return name.startswith((".", "_")) or name.lower() in JUNK_NAMES
 
 
-def discover(root: Path) -> Iterator[RecordRef]:
-    """Yield the records directly under `root`, in name order.
+def discover(root: Path, *, ordered: bool = True) -> Iterator[RecordRef]:
+    """Yield the records directly under `root`, in name order, or as the folder lists them
+    (`ordered=False`: nothing is held, so a million-record folder costs no memory).
 
     Names that are not valid UTF-8 come through with surrogate escapes; opening such a record
     fails it with a clear reason instead of stopping the batch.
     """
     if not root.is_dir():
         raise SohoaError(f"batch folder {root} does not exist or is not a folder")
+    if ordered:
+        yield from sorted(discover(root, ordered=False), key=lambda ref: ref.rel_path)
+        return
     with os.scandir(root) as entries:
-        names = sorted(
-            (entry.name, entry.is_dir(follow_symlinks=False))
-            for entry in entries
-            if not is_ignored(entry.name)
-        )
-    for name, is_dir in names:
-        yield RecordRef(rel_path=name, is_dir=is_dir)
+        for entry in entries:
+            if not is_ignored(entry.name):
+                yield RecordRef(rel_path=entry.name, is_dir=entry.is_dir(follow_symlinks=False))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sohoa.errors import SohoaError
 from sohoa.pipeline.outputs import ARCHIVE_FAULTS
 from sohoa.pipeline.run_state import RunState, Saved
+from sohoa.pipeline.staged import on_codes
 from sohoa.pipeline.worker import RecordTask
 from sohoa.records import Digest, EventRow, RecordOutcome, RecordState, session_scope, store
 from sohoa.records.grouping import grouped, look_up_originals
@@ -139,6 +140,18 @@ def _on_outcome(
                 run.waiting[content_hash] = rest
 
 
+def _on_codes(
+    session: Session, run: RunState, task: RecordTask, found: dict | RecordOutcome, done: list
+) -> None:
+    """The codes on page 1 of a record read first (sohoa.pipeline.staged), or its failure
+    when the worker reading it was lost."""
+    if isinstance(found, RecordOutcome):
+        run.reading.pop(task.uid, None)
+        _on_outcome(session, run, task, found, done)
+    else:
+        on_codes(session, run, task, found)
+
+
 def _worker_lost(tasks: list[RecordTask], kind: str, error: object) -> list:
     """The results of a task Dask gave up on (it killed workers repeatedly, or was cancelled):
     `error` is (type, exception, traceback) or the exception."""
@@ -180,6 +193,8 @@ def _results(run: RunState, future: object, kind: str, tasks: list[RecordTask], 
         return _worker_lost(tasks, kind, result)
     if kind == "digest":
         return result
+    if kind == "codes":
+        return [result]
     for outcome, seconds in result:
         if outcome.ok:  # quick failures say nothing of how long a record takes
             run.note_seconds(seconds)
@@ -194,14 +209,14 @@ def _commit(session: Session, run: RunState, batch: list, done: list) -> None:
     look_up_originals(session, (digest.content_hash for found in digested for digest in found))
     for future, result in batch:
         kind, tasks = run.in_flight[future]
-        handle = _on_digest if kind == "digest" else _on_outcome
+        handle = {"digest": _on_digest, "codes": _on_codes, "process": _on_outcome}[kind]
         results = _results(run, future, kind, tasks, result)
         for task, one in zip(tasks if results else (), results, strict=True):
             run.alone.discard(task.uid)
             handle(session, run, task, one, done)
     handled = {future for future, _result in batch}
     on_workers = (len(t) for f, (_kind, t) in run.in_flight.items() if f not in handled)
-    busy = len(run.to_submit) + len(run.handed) + sum(on_workers)
+    busy = len(run.to_submit) + len(run.handed) + len(run.to_finish) + sum(on_workers)
     window = run.window
     if run.report.stopped is None and window - busy >= max(1, window // 2):
         run.handed.extend(_hand_out(session, run, window - busy, done))

@@ -29,14 +29,8 @@ from sohoa.pipeline.context import record_uid, token_signing, worker_settings
 from sohoa.pipeline.naming import RegisterNames
 from sohoa.pipeline.quarantine import set_aside_for_resume
 from sohoa.pipeline.run_state import Reporter, RunReport, RunState, TodoQueue
-from sohoa.pipeline.worker import (
-    RecordTask,
-    digest_records,
-    finish_record,
-    pages_in,
-    process_records,
-    read_part,
-)
+from sohoa.pipeline.staged import count_pages, in_steps, send_finishes, send_reading
+from sohoa.pipeline.worker import RecordTask, digest_records, process_records
 from sohoa.records import (
     RecordState,
     inventory,
@@ -82,9 +76,10 @@ def _owner_is_dead(owner: str) -> bool:
 
 def _register(factory: sessionmaker[Session], batch_id: int, batch: str, root: Path) -> None:
     """Register the records discovery finds, a chunk per transaction, as it finds them: the
-    listing of a 200,000-record folder is never held a second time here."""
+    listing of a million-record folder is never held (records are handed out in path order
+    from the database, whatever order they were found in)."""
     chunk: list[tuple[str, str]] = []
-    for ref in discover(root):
+    for ref in discover(root, ordered=False):
         chunk.append((record_uid(batch, ref.rel_path), ref.rel_path))
         if len(chunk) == REGISTER_CHUNK:
             with session_scope(factory) as session:
@@ -147,50 +142,14 @@ def _send_processes(client, run: RunState, completed) -> None:
     packed = [task for task in tasks if task.uid not in run.alone]
     chunks += [packed[start : start + size] for start in range(0, len(packed), size)]
     for chunk in chunks:
+        if len(chunk) == 1 and in_steps(run, chunk[0]):
+            send_reading(client, run, chunk[0], completed)
+            continue
         hashes = [run.expected[task.uid] for task in chunk]
         key = run.key("process", chunk[0].uid)
-        if len(chunk) == 1 and (chunk[0].pages or 0) > run.pages_per_task:
-            future = _send_in_parts(client, run, chunk[0], completed)
-        else:
-            future = client.submit(process_records, chunk, hashes, run.settings, key=key,
-                                   pure=False)  # fmt: skip
+        future = client.submit(process_records, chunk, hashes, run.settings, key=key, pure=False)
         run.in_flight[future] = ("process", chunk)
         completed.add(future)
-
-
-def _send_in_parts(client, run: RunState, task: RecordTask, completed):
-    """A big record's pages are read in parts on all the workers, and joined on one for the
-    PDF/A, signature and file: one result, one commit. Returns the joining task's future.
-
-    Each part has a small companion task that counts its pages, so that the progress moves
-    while the record is read; the parts themselves go from worker to worker, never here."""
-    expected, size, pages = run.expected[task.uid], run.pages_per_task, task.pages or 0
-    run.pages_shown[task.uid] = 0
-    parts = []
-    for first in range(0, pages, size):
-        part = client.submit(read_part, task, expected, run.settings, first,
-                             min(first + size, pages), key=run.key("part", task.uid),
-                             pure=False)  # fmt: skip
-        counter = client.submit(pages_in, part, key=run.key("pages", task.uid), pure=False)
-        run.page_counters[counter] = task
-        completed.add(counter)
-        parts.append(part)
-    key = run.key("process", task.uid)
-    return client.submit(finish_record, task, expected, run.settings, parts, key=key, pure=False)
-
-
-def _count_pages(run: RunState, batch: list) -> list:
-    """Progress from the page counters among finished tasks; returns the other results."""
-    rest = []
-    for future, result in batch:
-        task = run.page_counters.pop(future, None)
-        if task is None:
-            rest.append((future, result))
-        elif future.status == "finished" and task.uid in run.pages_shown:
-            run.pages_shown[task.uid] += result
-            run.reporter.pages_read(task.rel_path, result)
-            run.keep["pages"] = future
-    return rest
 
 
 def _finish(run: RunState, task: RecordTask, state: str, pages: int, note: str) -> None:
@@ -221,11 +180,12 @@ def _loop(client, run: RunState) -> None:
         for entry in done:
             _finish(run, *entry)
         if run.report.stopped is None:
+            send_finishes(client, run, completed)
             _send_processes(client, run, completed)
         _send_digests(client, run, completed)
         if completed.is_empty():
             return
-        batch = _count_pages(run, completed.next_batch(block=True))
+        batch = count_pages(run, completed.next_batch(block=True))
 
 
 def run_batch(
@@ -313,6 +273,7 @@ def _settle(factory: sessionmaker[Session], run: RunState, *, finished: bool) ->
     unfinished = [task.uid for _kind, tasks in run.in_flight.values() for task in tasks]
     unfinished += [task.uid for tasks in run.waiting.values() for task in tasks]
     unfinished += [task.uid for task in (*run.to_submit, *run.handed)]
+    unfinished += [task.uid for task, _entry in run.to_finish]
     with session_scope(factory) as session:
         record_worker_losses(session, run)
         if unfinished:

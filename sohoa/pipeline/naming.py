@@ -1,17 +1,20 @@
-"""Name a record's file by the paper register when it is handed out, so that a register
+"""Name a record's file by the paper register before it is built, so that a register
 imported before the run costs one build and one signature per record instead of two.
 
 A record whose folder (or file) name is a registered dossier code will be linked to that
 item by `sohoa link` after the run (sohoa.records.inventory: the folder outranks a code read
 on page 1). The driver gives its task the item's fields and the next order number under the
-code, and the worker builds the file with its final name and metadata at once; the register
-step after the run then finds nothing stale in it. Order numbers follow the highest that the
-item's linked records already carry and the ones this run gave out, in hand-out order.
+code when it hands the record out, and the worker builds the file with its final name and
+metadata at once; the register step after the run then finds nothing stale in it. A record
+whose name is no registered code is read first, and named the same way from the QR or
+printed code on its page 1 before its file is built (sohoa.pipeline.staged). Order numbers
+follow the highest that the item's linked records already carry and the ones this run gave
+out, in the order they were given.
 
 What is only known later still goes through the register step (sohoa.pipeline.register),
-which rebuilds and re-signs: a record linked by a QR code or a code in its text, a mapping
-CSV that overrides the folder, a register changed during the run, and a file of the planned
-name made meanwhile by another run (the worker never overwrites it: `planned_path_free`).
+which rebuilds and re-signs: a mapping CSV that overrides the name or the code, a register
+changed during the run, and a file of the planned name made meanwhile by another run (the
+worker never overwrites it: `planned_path_free`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from sqlalchemy.orm import Session
 from sohoa.archive import RegisterEntry, read_sohoa_fields
 from sohoa.archive.dossier import safe_file_part
 from sohoa.records import InventoryItem, Record
-from sohoa.records.inventory import code_key, dossier_codes
+from sohoa.records.inventory import FOUND_KEY, LINK_SOURCES, code_key, dossier_codes
 
 
 def register_fields(item: InventoryItem | None) -> dict[str, Any] | None:
@@ -86,9 +89,24 @@ class RegisterNames:
         code. Two queries for all of them, whatever their number."""
         ids = [next((self.item_ids[k] for k in dossier_codes(path) if k in self.item_ids), None)
                for path in rel_paths]  # fmt: skip
+        return self._numbered(session, ids)
+
+    def entry_for_found(self, session: Session, found: dict[str, Any]) -> RegisterEntry | None:
+        """The register item that a code read on page 1 links the record to (a QR code before
+        a printed one, as `sohoa link` decides), numbered; None when no code read is
+        registered. `found` is the worker's metadata (sohoa.ocr.codes.as_metadata)."""
+        seen = found.get(FOUND_KEY) or {}
+        claims = [c for c in (seen, seen.get("also"))
+                  if isinstance(c, dict) and c.get("code") and c.get("source") in ("qr", "text")]
+        claims.sort(key=lambda claim: LINK_SOURCES.index(claim["source"]))
+        item_id = next((self.item_ids[key] for key in (code_key(str(c["code"])) for c in claims)
+                        if key in self.item_ids), None)  # fmt: skip
+        return self._numbered(session, [item_id])[0]
+
+    def _numbered(self, session: Session, ids: list[int | None]) -> list[RegisterEntry | None]:
         wanted = {item_id for item_id in ids if item_id is not None}
         if not wanted:
-            return [None] * len(rel_paths)
+            return [None] * len(ids)
         query = select(InventoryItem).where(InventoryItem.id.in_(wanted))
         items = {item.id: item for item in session.scalars(query)}  # removed ones are missing
         fresh = [item_id for item_id in items if item_id not in self.next_number]

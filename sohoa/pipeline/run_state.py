@@ -14,6 +14,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from sohoa.archive import RegisterEntry
 from sohoa.pipeline.context import WorkerSettings
 from sohoa.pipeline.naming import RegisterNames
 from sohoa.pipeline.worker import RecordTask
@@ -135,6 +136,10 @@ class RunState:
     # the pages of each unfinished record counted so: the record's own count is the rest.
     page_counters: dict[object, RecordTask] = field(default_factory=dict)
     pages_shown: dict[str, int] = field(default_factory=dict)
+    # Records read, waiting to be named by a code on their page 1: their parts' futures, and
+    # those whose name the current commit decided (sent after it; sohoa.pipeline.staged).
+    reading: dict[str, list] = field(default_factory=dict)
+    to_finish: list[tuple[RecordTask, RegisterEntry | None]] = field(default_factory=list)
 
     def note_seconds(self, seconds: float) -> None:
         if self.record_s is None:
@@ -169,6 +174,7 @@ class Saved:
     expected: dict[str, str]
     to_submit: list[RecordTask]
     handed: list[RecordTask]
+    to_finish: list[tuple[RecordTask, RegisterEntry | None]]
     alone: set[str]
     stopped: str | None
     losses_recorded: int
@@ -180,12 +186,13 @@ class Saved:
             run.names.begin()
         waiting = {key: list(tasks) for key, tasks in run.waiting.items()}
         return cls(dict(run.hash_owner), waiting, dict(run.expected), list(run.to_submit),
-                   list(run.handed), set(run.alone), run.report.stopped,
+                   list(run.handed), list(run.to_finish), set(run.alone), run.report.stopped,
                    run.losses_recorded)  # fmt: skip
 
     def restore(self, run: RunState) -> None:
         run.hash_owner, run.waiting, run.expected = self.hash_owner, self.waiting, self.expected
         run.to_submit, run.handed, run.report.stopped = self.to_submit, self.handed, self.stopped
+        run.to_finish = self.to_finish
         run.alone, run.losses_recorded = self.alone, self.losses_recorded
         run.queue.push_back(run.taken)
         run.taken = []

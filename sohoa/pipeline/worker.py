@@ -345,12 +345,13 @@ def process_records(
 
 
 def read_part(
-    task: RecordTask, expected_hash: str, settings: WorkerSettings, first: int, stop: int
+    task: RecordTask, expected_hash: str, settings: WorkerSettings, only: range | None
 ) -> PagesRead | RecordOutcome:
-    """Pages first..stop-1 of a big record, read on whichever worker is free: the images stay
-    on the workers, and `finish_record` joins the parts. A failure is the record's."""
+    """The record's pages whose index is in `only` (None: all), read on whichever worker is
+    free: the images stay on the workers, and `finish_record` joins the parts (see
+    sohoa.pipeline.staged). A failure is the record's."""
     return _guarded(task.uid, lambda: read_pages(_open_unchanged(task, expected_hash), settings,
-                                                  range(first, stop)))  # fmt: skip
+                                                 only))  # fmt: skip
 
 
 def pages_in(part: PagesRead | RecordOutcome) -> int:
@@ -358,12 +359,19 @@ def pages_in(part: PagesRead | RecordOutcome) -> int:
     return len(part.rows) if isinstance(part, PagesRead) else 0
 
 
+def codes_in(part: PagesRead | RecordOutcome) -> dict:
+    """The dossier codes read on page 1 (ocr.codes metadata; {} for none or a failed read),
+    for the driver to name the file by the register before it is built."""
+    return part.codes if isinstance(part, PagesRead) else {}
+
+
 def finish_record(
     task: RecordTask, expected_hash: str, settings: WorkerSettings,
     parts: list[PagesRead | RecordOutcome],
 ) -> list[tuple[RecordOutcome, float]]:  # fmt: skip
     """Classify, build, sign and write a record read in parts: one file, one commit, as if
-    `process_records` had read it alone. Seconds: the parts' and this step's together."""
+    `process_records` had read it alone; named by `task.register` when the driver found its
+    item. Seconds: the parts' and this step's together."""
     started = time.perf_counter()
     failed = next((part for part in parts if isinstance(part, RecordOutcome)), None)
     if failed is not None:

@@ -4,6 +4,8 @@ files both take."""
 
 from sohoa.records.inventory.importing import ImportReport, import_inventory
 from sohoa.records.inventory.linking import (
+    FOUND_KEY,
+    LINK_SOURCES,
     LinkReport,
     dossier_codes,
     link_records,
@@ -12,6 +14,8 @@ from sohoa.records.inventory.linking import (
 from sohoa.records.inventory.table import Problem, code_key
 
 __all__ = [
+    "FOUND_KEY",
+    "LINK_SOURCES",
     "ImportReport",
     "LinkReport",
     "Problem",
