@@ -47,6 +47,7 @@ def _one_big_record(workdir: Path) -> list[str]:
     return names
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # driver logic: one is enough
 def test_a_big_record_is_read_in_parts_and_committed_once(initialised, workdir: Path) -> None:
     files = _one_big_record(workdir)
     (workdir / "config.yaml").write_text(yaml.safe_dump({"pipeline": {"pages_per_task": PARTS_OF}}))
