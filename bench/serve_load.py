@@ -1,12 +1,15 @@
 """Load on `sohoa serve` over loopback: N archived records (the search benchmarks' generator,
 bench/search_corpus.py), the server started on 127.0.0.1, then C concurrent clients for S
 seconds asking for the dashboard (auditor), a search without diacritics, a record page and a
-download (officer). Prints p50/p95 per kind, errors and throughput.
+download (officer). Prints p50/p95 per kind, errors, throughput, and the CPU a request cost
+the server's processes and the load generator.
 
 Targets (issue 14): at 10^5 records and 50 clients, p95 < 300 ms for every kind and 0 errors.
 Only 127.0.0.1 is contacted; every client stops at the deadline or after --max-requests.
 
     python bench/serve_load.py --records 100000 --clients 50 --seconds 60
+    python bench/serve_load.py --records 100000 --keep /tmp/serve-1e5 --kinds search
+      (--keep: build the SQLite database once and reuse it; --kinds: some kinds only)
 """
 
 from __future__ import annotations
