@@ -160,6 +160,7 @@ class WebConfig:
     session_hours: float
     secure_cookies: bool
     dashboard_ttl_s: float
+    keep_alive_s: int
     login_window_s: int
     login_failures_per_name: int
     login_failures_per_address: int

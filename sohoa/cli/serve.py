@@ -58,6 +58,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, access_
         proxy_headers=True,  # X-Forwarded-For from a reverse proxy on this machine
         server_header=False,
         log_level="info",
+        # uvicorn's default (5 s) equals httpx's own idle expiry: a client reusing a connection
+        # idle for nearly 5 s sent its request just as the server closed it, and got no
+        # answer (RemoteProtocolError, ReadError).
+        timeout_keep_alive=settings.web.keep_alive_s,
     )
 
 

@@ -10,6 +10,8 @@ in a short transaction of the writer engine. On PostgreSQL one engine serves bot
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +53,10 @@ class Pool:
             event.listen(self.reader, "begin", _DeferredBegin(path).begin)
         self._read = sessionmaker(self.reader, expire_on_commit=False)
         self._write = sessionmaker(self.writer, expire_on_commit=False)
+        # SQLite has one write lock, and a transaction waiting for it polls in sleeps of up
+        # to 100 ms (its busy handler). The threads of this process queue here instead and
+        # are woken as soon as the one before them commits: only the other processes poll.
+        self._one_writer = threading.Lock() if self.reader is not self.writer else None
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -59,7 +65,7 @@ class Pool:
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
-        with session_scope(self._write) as session:
+        with self._one_writer or contextlib.nullcontext(), session_scope(self._write) as session:
             yield session
 
     def dispose(self) -> None:

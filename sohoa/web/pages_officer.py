@@ -6,6 +6,7 @@ is sent. Searches go to the search access log like `sohoa search`'s."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from fastapi import APIRouter, HTTPException, Request
@@ -21,6 +22,13 @@ router = APIRouter(include_in_schema=False)
 officer = allow("officer")
 PER_PAGE = 20
 STATES = ("archived", "needs_review")
+
+
+class SignedFileResponse(FileResponse):
+    """A signed file in 1 MiB reads, not Starlette's 64 KiB: each read is a hop to the thread
+    pool that the pages' requests wait for too, so a 300 KB file took 8 hops, now 3."""
+
+    chunk_size = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -113,8 +121,13 @@ def signed_download(request: Request, uid: str, account: accounts.Account) -> Re
     with web.pool.writing() as session:
         accounts.log_access(session, account.name, "download", found.record_id,
                             client_address(request))  # fmt: skip
-    return FileResponse(found.path, media_type="application/pdf", filename=found.name,
-                        content_disposition_type="attachment")  # fmt: skip
+    try:
+        status = os.stat(found.path)  # here, in the route's thread: one hop fewer
+    except FileNotFoundError:
+        raise HTTPException(404) from None
+    return SignedFileResponse(found.path, media_type="application/pdf", filename=found.name,
+                              content_disposition_type="attachment",
+                              stat_result=status)  # fmt: skip
 
 
 @router.get("/records/{uid}/pdf")
