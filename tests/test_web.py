@@ -29,6 +29,7 @@ from sohoa.records import (
     RecordOutcome,
     accounts,
     database_session,
+    session_scope,
     store,
 )
 from sohoa.records.models import Base
@@ -343,6 +344,25 @@ def test_sign_ins_are_rate_limited_per_name(site: Site) -> None:
                                         "csrf": csrf_of(client)})  # fmt: skip
     assert right.status_code == 429  # even the right password, until the window passes
     sign_in(client, "auditor")  # other names are not locked out
+
+
+def test_sign_ins_in_flight_count_against_the_limit(factory) -> None:
+    """Each attempt counts as a failure before its password is checked (outside any lock),
+    so parallel guesses cannot pass the limit; a right password takes its attempt back."""
+    limits = accounts.LoginLimits(window_s=900, per_name=2, per_address=100)
+    with session_scope(factory) as session:
+        accounts.add_user(session, "clerk", "officer", PASSWORD)
+    with session_scope(factory) as session:
+        first = accounts.count_attempt(session, "clerk", "10.0.0.1", limits)
+        accounts.count_attempt(session, "clerk", "10.0.0.2", limits)  # both still checking
+        with pytest.raises(accounts.LoginThrottled):
+            accounts.count_attempt(session, "clerk", "10.0.0.3", limits)
+        account = accounts.check_password(session, "clerk", PASSWORD)
+        assert account == accounts.Account("clerk", "officer")
+        accounts.settle_attempt(session, first, account, PASSWORD)
+        accounts.count_attempt(session, "clerk", "10.0.0.4", limits)  # room for one again
+        assert accounts.check_password(session, "clerk", "wrong") is None
+        assert accounts.check_password(session, "nobody", PASSWORD) is None
 
 
 def test_a_disabled_user_is_signed_out(site: Site) -> None:

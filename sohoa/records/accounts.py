@@ -146,10 +146,6 @@ class LoginLimits:
     per_address: int = 20  # ... from one address, whatever the names
 
 
-class LoginRefused(SohoaError):
-    """A wrong name or password (which of the two is not said)."""
-
-
 class LoginThrottled(SohoaError):
     """Too many refused sign-ins lately, for this name or from this address."""
 
@@ -161,36 +157,54 @@ def _dummy_hash() -> str:
 _DUMMY: list[str] = []
 
 
-def sign_in(
-    session: Session, name: str, password: str, address: str, limits: LoginLimits
-) -> Account:
-    """The account, or LoginThrottled (checked first: a throttled guess is not even tried)
-    or LoginRefused (the failure is recorded in `session`: commit it)."""
-    from argon2.exceptions import InvalidHashError, VerificationError
-
+def count_attempt(session: Session, name: str, address: str, limits: LoginLimits) -> int:
+    """The first step of a sign-in, in a short write transaction: LoginThrottled when the
+    name or the address has too many recent failures; otherwise the attempt is recorded as a
+    failure at once and its id returned (`settle_attempt` removes it if the password was
+    right). So the slow password check runs outside any lock, and sign-ins in parallel
+    still cannot guess past the limit."""
     since = utcnow() - dt.timedelta(seconds=limits.window_s)
-    name = name[:80]
-    address = address[:64]
+    name, address = name[:80], address[:64]
     recent = select(func.count()).select_from(LoginFailure).where(LoginFailure.at >= since)
     by_name = session.scalar(recent.where(LoginFailure.name == name)) or 0
     by_address = session.scalar(recent.where(LoginFailure.address == address)) or 0
     if by_name >= limits.per_name or by_address >= limits.per_address:
         raise LoginThrottled("too many failed sign-ins: wait a few minutes")
-    user = session.scalar(select(WebUser).where(WebUser.name == name))
+    attempt = LoginFailure(name=name, address=address)
+    session.add(attempt)
+    session.flush()
+    return attempt.id
+
+
+def check_password(session: Session, name: str, password: str) -> Account | None:
+    """The account when the password is right and the account active (read only: the
+    memory-hard hash costs the same work whether the name exists or not)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    user = session.scalar(select(WebUser).where(WebUser.name == name[:80]))
     if not _DUMMY:
         _DUMMY.append(_dummy_hash())
     stored = user.password_hash if user is not None else _DUMMY[0]
-    try:  # the same work whether the name exists or not
+    try:
         _hasher().verify(stored, password)
-        ok = user is not None and user.active
     except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok or user is None:
-        session.add(LoginFailure(name=name, address=address))
-        raise LoginRefused("wrong user name or password")
-    if _hasher().check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher().hash(password)
+        return None
+    if user is None or not user.active:
+        return None
     return Account(user.name, user.role)
+
+
+def settle_attempt(
+    session: Session, attempt_id: int, account: Account | None, password: str
+) -> None:
+    """The last step, in a short write transaction: a right password takes its attempt off
+    the failures (and re-hashes the password when the hash parameters changed)."""
+    if account is None:
+        return
+    session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
+    user = session.scalar(select(WebUser).where(WebUser.name == account.name))
+    if user is not None and _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
 
 
 def _token_digest(token: str) -> str:

@@ -44,19 +44,21 @@ def login(
     config = web.config
     limits = accounts.LoginLimits(config.login_window_s, config.login_failures_per_name,
                                   config.login_failures_per_address)  # fmt: skip
-    error = None
+    # Three short transactions, the password hash outside them: a burst of sign-ins never
+    # holds the database's write lock while Argon2 works (every view and download would wait).
+    try:
+        with web.pool.writing() as session:
+            attempt = accounts.count_attempt(session, name, client_address(request), limits)
+    except accounts.LoginThrottled:
+        return _login_error(request, next, "throttled", 429)
+    with web.pool.reading() as session:
+        account = accounts.check_password(session, name, password)
     with web.pool.writing() as session:
-        try:
-            account = accounts.sign_in(session, name, password, client_address(request), limits)
-        except accounts.LoginThrottled:
-            error, status = "throttled", 429
-        except accounts.LoginRefused:
-            error, status = "bad_login", 401
-        else:
+        accounts.settle_attempt(session, attempt, account, password)
+        if account is not None:
             accounts.forget_login_failures(session, config.login_window_s)
-    if error:
-        return render(request, "login.html", status_code=status, next=_local(next) or "",
-                      error=error)  # fmt: skip
+    if account is None:
+        return _login_error(request, next, "bad_login", 401)
     start_session(request, account)
     target = _local(next) or LANDING[account.role]
     return RedirectResponse(target, status_code=303)
@@ -85,3 +87,7 @@ def language(request: Request, csrf: str | None = Form(None), back: str = Form("
 @router.get("/")
 def home(account: accounts.Account = signed_in) -> Response:
     return RedirectResponse(LANDING[account.role], status_code=303)
+
+
+def _login_error(request: Request, next: str, error: str, status: int) -> Response:
+    return render(request, "login.html", status_code=status, next=_local(next) or "", error=error)
