@@ -8,28 +8,19 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from sohoa.records.search import fold
 from tests.conftest import invoke
+from tests.serving import running_server
 
 pytestmark = pytest.mark.slow
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 PASSWORD = "browser-test-password"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -43,27 +34,8 @@ def server(workdir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     env = {"SOHOA_USER_PASSWORD": PASSWORD}
     assert invoke("user", "add", "officer1", "--role", "officer", env=env).exit_code == 0
     assert invoke("user", "add", "auditor1", "--role", "auditor", env=env).exit_code == 0
-    port = _free_port()
-    sohoa = Path(sys.executable).with_name("sohoa")
-    process = subprocess.Popen(
-        [str(sohoa), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):  # up to 60 s for the server to listen
-            try:
-                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.25)
-        else:
-            process.terminate()
-            pytest.fail(f"sohoa serve did not start: {process.stderr.read().decode()[-2000:]}")
+    with running_server() as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture

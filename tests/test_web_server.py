@@ -4,9 +4,6 @@ do, which FastAPI's in-process TestClient cannot show."""
 from __future__ import annotations
 
 import http.client
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,38 +12,15 @@ import httpx
 import pytest
 
 from tests.conftest import invoke
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.serving import running_server
 
 
 @pytest.fixture
 def server_port(workdir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[int]:
     monkeypatch.setenv("SOHOA_DATABASE_URL", f"sqlite:///{tmp_path / 'web.db'}")
     assert invoke("init").exit_code == 0
-    port = _free_port()
-    sohoa = Path(sys.executable).with_name("sohoa")
-    process = subprocess.Popen(
-        [str(sohoa), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        for _ in range(240):  # up to 60 s for the server to listen
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.25)
-        else:
-            process.terminate()
-            pytest.fail(f"sohoa serve did not start: {process.stderr.read().decode()[-2000:]}")
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with running_server() as base:
+        yield int(base.rsplit(":", 1)[1])
 
 
 def test_a_connection_idle_longer_than_httpx_keeps_one_is_still_answered(
