@@ -365,6 +365,23 @@ def test_sign_ins_in_flight_count_against_the_limit(factory) -> None:
         assert accounts.check_password(session, "nobody", PASSWORD) is None
 
 
+def test_an_admin_changes_a_role_and_the_pages_follow(site: Site) -> None:
+    client = sign_in(site.client, "admin")
+    token = csrf_of(client, "/admin/users")
+    form = {"name": "frank", "role": "officer", "password": PASSWORD, "csrf": token}
+    assert client.post("/admin/users", data=form).status_code == 303
+    changed = client.post("/admin/users/frank/role", data={"role": "auditor", "csrf": token})
+    assert changed.status_code == 303
+    own = client.post(f"/admin/users/{ROLE_USERS['admin']}/role",
+                      data={"role": "officer", "csrf": token})  # fmt: skip
+    assert own.status_code == 400 and "cannot change their own role" in own.text
+    wrong = client.post("/admin/users/frank/role", data={"role": "mayor", "csrf": token})
+    assert wrong.status_code == 400
+    sign_in(client, "auditor", "frank")
+    assert client.get("/dashboard").status_code == 200
+    assert client.get("/search", params={"q": "binh"}).status_code == 403
+
+
 def test_a_disabled_user_is_signed_out(site: Site) -> None:
     sign_in(site.client, "officer", "to-disable")
     assert site.client.get("/search").status_code == 200

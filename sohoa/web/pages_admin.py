@@ -53,18 +53,23 @@ def change_user(
     change: str,
     csrf: str | None = Form(None),
     password: str = Form(""),
+    role: str = Form(""),
     account: accounts.Account = admin,
 ) -> Response:
     check_csrf(request, csrf)
     web = web_of(request)
-    if change not in ("disable", "enable", "password"):
+    if change not in ("disable", "enable", "password", "role"):
         raise HTTPException(404)
-    if change == "disable" and name == account.name:
-        return _users_page(request, "an admin cannot disable their own account", 400)
+    if change in ("disable", "role") and name == account.name:
+        # The last admin could lock everyone out; another admin (or the CLI) does it.
+        what = "disable their own account" if change == "disable" else "change their own role"
+        return _users_page(request, f"an admin cannot {what}", 400)
     try:
         with web.pool.writing() as session:
             if change == "password":
                 accounts.set_password(session, name, password)
+            elif change == "role":
+                accounts.set_role(session, name, role)
             else:
                 accounts.set_active(session, name, change == "enable")
     except SohoaError as exc:
