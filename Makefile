@@ -46,9 +46,9 @@ demo: setup
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa init
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa sample scans --records 12 --seed 1
+	cd $(DEMO_DIR) && ../$(BIN)/sohoa inventory import scans/_inventory.csv
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa run scans --batch box-001
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa status --batch box-001
-	cd $(DEMO_DIR) && ../$(BIN)/sohoa inventory import scans/_inventory.csv
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa coverage --by procedure
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa link
 	cd $(DEMO_DIR) && ../$(BIN)/sohoa verify
