@@ -119,9 +119,9 @@ def test_a_name_misread_by_ocr_is_found_after_the_exact_ones(factory) -> None:
 
 def test_a_word_in_more_dossiers_than_the_cap_ranks_the_newest(factory, monkeypatch) -> None:
     """Both engines score only the newest RANK_CAP matches; PostgreSQL looks for them among
-    the newest WINDOW documents first, then through its indexes (too few there here)."""
+    the newest WINDOWS documents first, then through its indexes (too few there here)."""
     monkeypatch.setattr(search_engine, "RANK_CAP", 2)
-    monkeypatch.setattr(search_engine, "WINDOW", 3)
+    monkeypatch.setattr(search_engine, "WINDOWS", (2, 3))
     with session_scope(factory) as session:
         binh = [archive(session, f"b{i}", [KET_HON.format(name="Nguyễn Văn Bình")])
                 for i in range(4)]  # fmt: skip
