@@ -39,9 +39,10 @@ EXACT_WEIGHT = 4.0
 # capped at 400 58 ms. A query matching more dossiers than this ranks only the newest
 # ones; the final order (hits.rank) reads the pages of the pool anyway.
 RANK_CAP = 400
-# PostgreSQL looks for them among this many newest documents first, then this many
-# (_newest_in_window), before asking its indexes for every match.
-WINDOWS = (2_000, 20_000)
+# PostgreSQL looks for them among this many newest documents first (_newest_in_window),
+# before asking its indexes for every match. A second window of 20000 made names at 10^5
+# records slower (p50 21 -> 107 ms): the planner walked it row by row.
+WINDOWS = (2_000,)
 # Columns only PostgreSQL has (sohoa.records.search.schema).
 _FOLDED_TSV = literal_column("search_docs.folded_tsv")
 _EXACT_TSV = literal_column("search_docs.exact_tsv")
@@ -237,10 +238,10 @@ def _text_query(
 
 def _newest_in_window(session: Session, candidates: list[ColumnElement[bool]]) -> list[int] | None:
     """The newest RANK_CAP candidates (or all of them) when they are among the newest
-    documents of one of WINDOWS, else None. A word in most dossiers (a given name, "cong") has its
-    RANK_CAP newest matches among the first 2000, a street among the next 20000; testing
-    them walking the primary key (at 10^5 records: 9-11 ms for 2000) is far cheaper than
-    visiting every match the GIN index gives (23527 for "uyen": 835 ms)."""
+    documents of one of WINDOWS, else None. A word in most dossiers (a given name, "cong")
+    has its RANK_CAP newest matches among the first 2000; testing them walking the primary
+    key (at 10^5 records: 9-11 ms for 2000) is far cheaper than visiting every match the
+    GIN index gives (23527 for "uyen": 835 ms)."""
     top = session.scalar(select(func.max(SearchDoc.record_id)))
     for window in WINDOWS if top is not None else ():
         found = session.scalars(
