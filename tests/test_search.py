@@ -30,6 +30,7 @@ from sohoa.records.db import _alembic_config
 from sohoa.records.inventory import import_inventory, link_records
 from sohoa.records.models import SearchAccess, SearchDoc
 from sohoa.records.search import SearchRequest, SearchSettings, find_in, fold, parse_query, rebuild
+from sohoa.records.search import engine as search_engine
 from tests.conftest import invoke
 
 CONFIG = SearchSettings()
@@ -114,6 +115,22 @@ def test_a_name_misread_by_ocr_is_found_after_the_exact_ones(factory) -> None:
     with session_scope(factory) as session:
         strict = SearchSettings(fuzzy=False)
         assert uids(find_in(session, SearchRequest("Nguyễn Văn Bình"), strict).hits) == [exact]
+
+
+def test_a_word_in_more_dossiers_than_the_cap_ranks_the_newest(factory, monkeypatch) -> None:
+    """Both engines score only the newest RANK_CAP matches; PostgreSQL looks for them among
+    the newest WINDOWS documents first, then through its indexes (too few there here)."""
+    monkeypatch.setattr(search_engine, "RANK_CAP", 2)
+    monkeypatch.setattr(search_engine, "WINDOWS", (2, 3))
+    with session_scope(factory) as session:
+        binh = [archive(session, f"b{i}", [KET_HON.format(name="Nguyễn Văn Bình")])
+                for i in range(4)]  # fmt: skip
+        mai = [archive(session, f"m{i}", [KET_HON.format(name="Trần Thị Mai")]) for i in range(2)]
+    assert set(uids(find(factory, "Bình"))) == set(binh[2:])
+    assert set(uids(find(factory, '"nguyen van binh"'))) == set(binh[2:])
+    assert set(uids(find(factory, "Bình", procedure="ket_hon"))) == set(binh[2:])
+    assert set(uids(find(factory, '"Thị Mai"'))) == set(mai)  # found in the window
+    assert uids(find(factory, "Bình", procedure="khai_sinh")) == []
 
 
 def test_phrases_prefixes_and_punctuated_numbers(factory) -> None:
@@ -258,7 +275,7 @@ def test_the_migration_indexes_records_archived_before_it(database_url: str) -> 
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     with Session(engine) as session:
-        assert session.scalars(select(SearchDoc.folded)).all() == ["dang ky thuong tru"]
+        assert session.scalars(select(SearchDoc.exact)).all() == ["đăng ký thường trú"]
     engine.dispose()
 
 

@@ -4,6 +4,7 @@ quote, colon or backslash the user typed can reach either engine."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    cast,
     column,
     func,
     literal,
@@ -19,24 +21,32 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
 from sohoa.records.models import SearchDoc, SearchIdentifier
 from sohoa.records.search.parse import ParsedQuery, Term
 from sohoa.records.search.schema import FTS_TABLE, TS_CONFIG
-from sohoa.records.search.text import fold
+from sohoa.records.search.text import facet, fold
 
 # How much a match with the user's own diacritics counts over a folded one.
 EXACT_WEIGHT = 4.0
-# PostgreSQL scores at most this many matches of a query, the newest: ts_rank detoasts
-# each match's two tsvectors, and a common word matches a large share of the archive
-# (EXPLAIN ANALYZE at 2*10^4 records: ranking 2527 matches of "nguyen van binh" took most
-# of the query; capped at 400, 58 ms). A query matching more dossiers than this ranks only
-# the newest ones; the final order (hits.rank) reads the pages of the pool anyway.
+# Both engines score at most this many matches of a query, the newest: scoring (bm25,
+# ts_rank) reads each match's positions or tsvectors, and a common word matches a large
+# share of the archive. SQLite at 10^5 records, a given name matching every dossier: bm25
+# over all matches 63 ms (139 ms joined to search_docs), over the newest 400 4.7 ms.
+# PostgreSQL at 2*10^4, "nguyen van binh": ranking 2527 matches took most of the query,
+# capped at 400 58 ms. A query matching more dossiers than this ranks only the newest
+# ones; the final order (hits.rank) reads the pages of the pool anyway.
 RANK_CAP = 400
+# PostgreSQL looks for them among this many newest documents first (_newest_in_window),
+# before asking its indexes for every match. A second window of 20000 made names at 10^5
+# records slower (p50 21 -> 107 ms): the planner walked it row by row.
+WINDOWS = (2_000,)
 # Columns only PostgreSQL has (sohoa.records.search.schema).
 _FOLDED_TSV = literal_column("search_docs.folded_tsv")
 _EXACT_TSV = literal_column("search_docs.exact_tsv")
+_PAIRS_TSV = literal_column("search_docs.pairs_tsv")
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,19 @@ class Alternatives:
 NO_ALTERNATIVES = Alternatives({})
 
 
-def _conditions(query: ParsedQuery, filters: Filters) -> list[ColumnElement[bool]]:
+def _facets(query: ParsedQuery, filters: Filters) -> list[str]:
+    """The filters SQLite's FTS5 matches as tokens (sohoa.records.search.text.facet)."""
+    found = [facet("p", filters.procedure)] if filters.procedure else []
+    if filters.unit:
+        found.append(facet("u", filters.unit))
+    found += [facet("y", year) for year in sorted({filters.year, query.year} - {None})]
+    if filters.batch_id is not None:
+        found.append(facet("b", filters.batch_id))
+    return found
+
+
+def _filter_columns(query: ParsedQuery, filters: Filters) -> list[ColumnElement[bool]]:
+    """The filters of _facets as conditions on search_docs' columns."""
     where: list[ColumnElement[bool]] = []
     if filters.procedure:
         where.append(or_(SearchDoc.procedure == filters.procedure,
@@ -72,6 +94,13 @@ def _conditions(query: ParsedQuery, filters: Filters) -> list[ColumnElement[bool
         where.append(SearchDoc.year == year)
     if filters.batch_id is not None:
         where.append(SearchDoc.batch_id == filters.batch_id)
+    return where
+
+
+def _conditions(query: ParsedQuery, filters: Filters) -> list[ColumnElement[bool]]:
+    """The state and exact fields, always tested on search_docs and search_identifiers
+    (sync_states changes a state without reindexing the text)."""
+    where: list[ColumnElement[bool]] = []
     if filters.state:
         where.append(SearchDoc.state == filters.state)
     if query.code:
@@ -126,25 +155,46 @@ def tsquery_expressions(terms: Sequence[Term], alternatives: Alternatives) -> tu
     return " & ".join(folded), " | ".join(exact)
 
 
+def _pairs(term: Term) -> list[tuple[str, str]]:
+    """The whole words of a phrase, two by two ("nguyen van binh": nguyen van, van binh)."""
+    return list(itertools.pairwise(term.folded[:-1] if term.prefix else term.folded))
+
+
+def tsquery_pairs(terms: Sequence[Term]) -> str:
+    """The word pairs of the query's phrases as a tsquery over pairs_tsv (schema.PAIRS):
+    `'nguyen van' & 'van binh'`; empty when no phrase has two whole words."""
+    return " & ".join(f"'{left} {right}'" for term in terms for left, right in _pairs(term))
+
+
 def _text_query(
     session: Session,
-    terms: Sequence[Term],
+    query: ParsedQuery,
+    filters: Filters,
     alternatives: Alternatives,
     where: list[ColumnElement[bool]],
+    excluded: list[ColumnElement[bool]],
 ) -> Select:
-    """The matches (filtered by `where`), best first; on PostgreSQL the newest RANK_CAP."""
+    """The matches (filtered by `filters` and `where`, less `excluded`), the newest
+    RANK_CAP of them, best first."""
+    terms = query.terms
     if session.get_bind().dialect.name == "sqlite":
-        # All matches scored: FTS5 reads them from its doclists, and a subquery capping
-        # them made FTS5 run the match once per row (measured 10x slower).
         fts = table(FTS_TABLE, column("rowid"))
+        expression = fts5_expression(terms, alternatives)
+        expression += "".join(f" AND folded : {token}" for token in _facets(query, filters))
+        match = literal_column(FTS_TABLE).op("MATCH")(expression)
+        matches = select(SearchDoc.record_id).join(fts, fts.c.rowid == SearchDoc.record_id)
+        # Two statements: FTS5 walks its doclists newest first and stops at the cap, then
+        # scores from that rowid up (a rowid range it seeks to). A subquery capping the
+        # matches made FTS5 run the match once per row (measured 10x slower).
+        where = [*where, *excluded]
+        floor = session.scalar(
+            matches.where(match, *where).order_by(fts.c.rowid.desc())
+            .offset(RANK_CAP - 1).limit(1)
+        )  # fmt: skip
+        if floor is not None:
+            where.append(fts.c.rowid >= floor)
         rank = literal_column(f"bm25({FTS_TABLE}, {EXACT_WEIGHT}, 1.0)")
-        match = literal_column(FTS_TABLE).op("MATCH")(fts5_expression(terms, alternatives))
-        return (
-            select(SearchDoc.record_id, (-rank).label("score"))
-            .join(fts, fts.c.rowid == SearchDoc.record_id)
-            .where(match, *where)
-            .order_by(rank)
-        )
+        return matches.add_columns((-rank).label("score")).where(match, *where).order_by(rank)
     # The folded words go through the same unaccent configuration as the documents.
     folded, exact = (
         func.to_tsquery(literal_column(f"'{config}'::regconfig"), literal(expression))
@@ -152,21 +202,57 @@ def _text_query(
             (TS_CONFIG, "simple"), tsquery_expressions(terms, alternatives), strict=True
         )
     )
-    # Materialized: the matches come from the GIN index, never from walking the primary
-    # key newest first and testing every row's tsvector.
-    matched = (
-        select(SearchDoc.record_id)
-        .where(_FOLDED_TSV.op("@@")(folded), *where)
-        .cte("matched")
-        .prefix_with("MATERIALIZED")
-    )
-    newest = select(matched.c.record_id).order_by(matched.c.record_id.desc()).limit(RANK_CAP)
+    # Candidates first, through conditions the GIN indexes answer without reading a row:
+    # a phrase by its word pairs. Testing a phrase's positions reads the row's tsvector
+    # (TOAST): "tran hung dao" at 10^5 records, 6796 matches, 183 ms; so only the newest
+    # candidates are tested, when the matches are scored.
+    filtered = [*_filter_columns(query, filters), *where]
+    candidates = [*filtered, *excluded]
+    pairs = tsquery_pairs(terms)
+    if pairs:
+        candidates.append(_PAIRS_TSV.op("@@")(cast(literal(pairs), TSQUERY)))
+    rest = [term for term in terms if not _pairs(term)]
+    if rest:
+        words = func.to_tsquery(literal_column(f"'{TS_CONFIG}'::regconfig"),
+                                literal(tsquery_expressions(rest, alternatives)[0]))  # fmt: skip
+        candidates.append(_FOLDED_TSV.op("@@")(words))
+    # A filtered query's matches are too few among the newest documents to look there first.
+    newest = None if filtered else _newest_in_window(session, candidates)
+    if newest is None:
+        # Materialized: the candidates come from the GIN indexes, never from walking the
+        # primary key newest first and testing every row's tsvector.
+        matched = (
+            select(SearchDoc.record_id)
+            .where(*candidates)
+            .cte("matched")
+            .prefix_with("MATERIALIZED")
+        )
+        newest = select(matched.c.record_id).order_by(matched.c.record_id.desc()).limit(RANK_CAP)
     score = func.ts_rank(_FOLDED_TSV, folded) + EXACT_WEIGHT * func.ts_rank(_EXACT_TSV, exact)
     return (
         select(SearchDoc.record_id, score.label("score"))
-        .where(SearchDoc.record_id.in_(newest))
+        .where(SearchDoc.record_id.in_(newest), _FOLDED_TSV.op("@@")(folded))
         .order_by(score.desc())
     )
+
+
+def _newest_in_window(session: Session, candidates: list[ColumnElement[bool]]) -> list[int] | None:
+    """The newest RANK_CAP candidates (or all of them) when they are among the newest
+    documents of one of WINDOWS, else None. A word in most dossiers (a given name, "cong")
+    has its RANK_CAP newest matches among the first 2000; testing them walking the primary
+    key (at 10^5 records: 9-11 ms for 2000) is far cheaper than visiting every match the
+    GIN index gives (23527 for "uyen": 835 ms)."""
+    top = session.scalar(select(func.max(SearchDoc.record_id)))
+    for window in WINDOWS if top is not None else ():
+        found = session.scalars(
+            select(SearchDoc.record_id)
+            .where(SearchDoc.record_id > top - window, *candidates)
+            .order_by(SearchDoc.record_id.desc())
+            .limit(RANK_CAP)
+        ).all()
+        if len(found) == RANK_CAP or top <= window:  # or the window held every document
+            return list(found)
+    return None
 
 
 def run(
@@ -180,14 +266,14 @@ def run(
 ) -> list[tuple[int, float]]:
     """(record id, score) of the best `limit` matches, best first."""
     where = _conditions(query, filters)
-    if excluded:
-        where.append(SearchDoc.record_id.not_in(excluded))
+    exclusion = [SearchDoc.record_id.not_in(excluded)] if excluded else []
     if query.terms:
-        statement = _text_query(session, query.terms, alternatives, where)
+        statement = _text_query(session, query, filters, alternatives, where, exclusion)
     else:  # fields only: newest first
         statement = select(SearchDoc.record_id, literal_column("1.0").label("score")).order_by(
             SearchDoc.record_id.desc()
         )
+        where += [*_filter_columns(query, filters), *exclusion]
         if where:
             statement = statement.where(and_(*where))
     return [(row[0], float(row[1])) for row in session.execute(statement.limit(limit))]

@@ -23,7 +23,14 @@ from sohoa.records.models import (
     SearchIdentifier,
     SearchTerm,
 )
-from sohoa.records.search.text import dates, doc_number_key, fold, identifiers, index_text
+from sohoa.records.search.text import (
+    dates,
+    doc_number_key,
+    facet,
+    fold,
+    identifiers,
+    index_text,
+)
 
 # Core tables, not the ORM classes: the ORM's per-statement work (bulk paths, session
 # synchronisation) cost more than the statements themselves on the per-record path.
@@ -142,9 +149,11 @@ def _index_chunk(session: Session, ids: list[int], fresh: bool = False) -> None:
         if not pages:
             continue
         doc, doc_ids = _document(row, pages)
+        words |= set(doc["folded"].split())
+        if not postgresql:  # PostgreSQL filters on the columns, through their indexes
+            doc["folded"] = " ".join([doc["folded"], *_facets(doc)])
         docs.append(doc)
         found += doc_ids
-        words |= set(doc["folded"].split())
     if docs:
         session.execute(_DOCS.insert(), docs)
     if found:
@@ -198,6 +207,14 @@ def _document(row: Any, pages: list[str]) -> tuple[dict[str, Any], list[dict[str
     numbers = (row.meta or {}).get("doc_numbers") or ()
     kinds |= {("so", doc_number_key(n)[:_DOC_NUMBER_FIELDS]) for n in numbers}
     return doc, [{"record_id": row.id, "kind": k, "value": v} for k, v in sorted(kinds)]
+
+
+def _facets(doc: dict[str, Any]) -> list[str]:
+    """The filter tokens after the folded words (sohoa.records.search.engine matches them
+    on SQLite); the procedure filter takes the catalogue key or the national code."""
+    values = [("p", doc["procedure"]), ("p", doc["procedure_code"]), ("u", doc["unit"]),
+              ("y", doc["year"]), ("b", doc["batch_id"])]  # fmt: skip
+    return [facet(kind, value) for kind, value in values if value is not None and value != ""]
 
 
 def _add_terms(session: Session, words: set[str], postgresql: bool) -> None:
