@@ -89,3 +89,23 @@ def test_a_planned_register_name_never_replaces_another_records_file(
     assert Path(outcome.output_path).name == "someone-else.pdf"
     assert outcome.metadata.get("register") is None
     assert planned.read_bytes() == kept
+
+
+def test_a_digest_that_breaks_fails_its_record_with_the_reason(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not as a lost worker: an encrypted PDF once made page counting raise in the digest,
+    and the record failed as `worker_died`, which says nothing of the file."""
+    from sohoa.ingest import RecordSource
+    from sohoa.pipeline.worker import digest_record
+
+    task = _record(workdir / "scans", "HS-COUNT", [(np.full((64, 64, 3), 250, np.uint8), 150)])
+    assert digest_record(task).pages == 1
+
+    def broken(_source: RecordSource) -> int:
+        raise RuntimeError("cannot count")
+
+    monkeypatch.setattr(RecordSource, "page_count", broken)
+    digest = digest_record(task)
+    assert (digest.content_hash, digest.error_reason) == (None, "internal_error")
+    assert digest.error_message == "RuntimeError: cannot count"

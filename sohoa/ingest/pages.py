@@ -84,7 +84,8 @@ def count_pages(path: Path) -> int | None:
             with Image.open(path) as image:
                 return int(getattr(image, "n_frames", 1))
         return 1
-    except (RecordError, pikepdf.PdfError, OSError, ValueError, SyntaxError):
+    except (RecordError, pikepdf.PdfError, pikepdf.PasswordError, Image.DecompressionBombError,
+            OSError, ValueError, SyntaxError):  # fmt: skip
         return None
 
 

@@ -98,11 +98,17 @@ def _open_unchanged(task: RecordTask, expected_hash: str) -> RecordSource:
 
 
 def digest_record(task: RecordTask) -> Digest:
-    """List and hash the record's files: cheap, and enough to spot a duplicate."""
-    try:
-        source = _open(task)
-    except RecordError as exc:
-        return Digest(task.uid, None, (), exc.reason, exc.message)
+    """List and hash the record's files, count their pages: cheap, and enough to spot a
+    duplicate and a big record. A failure is the record's, with its reason (`_guarded`: not
+    a lost worker)."""
+    digest = _guarded(task.uid, lambda: _digest(task))
+    if isinstance(digest, RecordOutcome):
+        return Digest(task.uid, None, (), digest.error_reason, digest.error_message)
+    return digest
+
+
+def _digest(task: RecordTask) -> Digest:
+    source = _open(task)
     files = tuple({"path": f.rel_path, "sha256": f.sha256, "size": f.size} for f in source.files)
     return Digest(task.uid, source.content_hash, files, pages=source.page_count())
 
