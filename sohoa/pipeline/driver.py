@@ -29,7 +29,7 @@ from sohoa.pipeline.context import record_uid, token_signing, worker_settings
 from sohoa.pipeline.naming import RegisterNames
 from sohoa.pipeline.quarantine import set_aside_for_resume
 from sohoa.pipeline.run_state import Reporter, RunReport, RunState, TodoQueue
-from sohoa.pipeline.staged import count_pages, in_steps, send_finishes, send_reading
+from sohoa.pipeline.staged import in_steps, note_part_pages, send_finishes, send_reading
 from sohoa.pipeline.worker import RecordTask, digest_records, process_records
 from sohoa.records import (
     RecordState,
@@ -185,7 +185,7 @@ def _loop(client, run: RunState) -> None:
         _send_digests(client, run, completed)
         if completed.is_empty():
             return
-        batch = count_pages(run, completed.next_batch(block=True))
+        batch = note_part_pages(run, completed.next_batch(block=True))
 
 
 def run_batch(

@@ -81,7 +81,7 @@ def _send_finish(client, run: RunState, task: RecordTask, parts: list, completed
     completed.add(future)
 
 
-def count_pages(run: RunState, batch: list) -> list:
+def note_part_pages(run: RunState, batch: list) -> list:
     """Progress from the page counters among finished tasks; returns the other results."""
     rest = []
     for future, result in batch:
