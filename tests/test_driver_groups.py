@@ -132,3 +132,17 @@ def test_nothing_a_failed_group_deferred_is_written(factory) -> None:
     with session_scope(factory) as session:
         assert session.scalar(select(func.count()).select_from(Event)) == events
         assert session.scalar(select(Record.state)) == "pending"
+
+
+def test_dasks_cache_of_task_keys_is_emptied_as_keys_are_made(monkeypatch) -> None:
+    """A local scheduler runs key_split on every task's key in the driver's process, and its
+    cache would keep 100,000 of them: the driver empties it every TASK_NAMES_KEPT keys."""
+    from dask.utils import key_split
+
+    monkeypatch.setattr(run_state, "TASK_NAMES_KEPT", 4)
+    run = _run()
+    key_split.cache_clear()
+    for n in range(13):
+        assert key_split(run.key("process", f"u{n}")) == "process"  # as the scheduler asks
+    # emptied as the 4th, 8th and 12th keys were made: the 12th and 13th are left
+    assert key_split.cache_info().currsize == 2

@@ -162,6 +162,21 @@ def _extensions() -> dict[str, type]:
     return {name: ext for name, ext in DEFAULT_EXTENSIONS.items() if name not in dropped}
 
 
+# dask.utils.key_split keeps every task key it was asked about, up to 100,000 of them
+# (functools.lru_cache), and a local scheduler asks once per task in the driver's process:
+# measured ~430 bytes per key (the key and the cache's entry), so up to ~43 MB that only
+# grows, reached at ~50,000 records when each goes in a task of its own. Emptied every
+# TASK_NAMES_KEPT tasks, the cache stays under ~4 MB; key_split only recomputes a name.
+TASK_NAMES_KEPT = 10_000
+
+
+def forget_task_names() -> None:
+    """Empty the cache of task keys that Dask's key_split keeps in this process."""
+    from dask.utils import key_split
+
+    key_split.cache_clear()
+
+
 def map_chunks(
     function: Callable[..., list[Result]],
     chunks: Sequence[list[Item]],

@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa.archive import RegisterEntry
+from sohoa.pipeline.cluster import TASK_NAMES_KEPT, forget_task_names
 from sohoa.pipeline.context import WorkerSettings
 from sohoa.pipeline.naming import RegisterNames
 from sohoa.pipeline.worker import RecordTask
@@ -161,6 +162,8 @@ class RunState:
 
     def key(self, kind: str, uid: str) -> str:
         self.submitted += 1
+        if self.submitted % TASK_NAMES_KEPT == 0:
+            forget_task_names()  # or the driver grows with every task (sohoa.pipeline.cluster)
         return f"{kind}-{uid}-{self.submitted}"
 
 
