@@ -57,7 +57,8 @@ def upgrade() -> None:
         return
     schema.drop_engine_objects(connection)
     schema.create_engine_objects(connection)
-    connection.exec_driver_sql(schema.SQLITE_FILL)
+    for statement in schema.SQLITE_FILL:
+        connection.exec_driver_sql(statement)
 
 
 def downgrade() -> None:
