@@ -23,7 +23,6 @@ from sohoa.records.models import (
     SearchIdentifier,
     SearchTerm,
 )
-from sohoa.records.search import schema
 from sohoa.records.search.text import (
     dates,
     doc_number_key,
@@ -107,13 +106,7 @@ def refresh_items(session: Session, item_ids: Iterable[int | None]) -> None:
 
 
 def rebuild(session: Session) -> int:
-    """Drop and rebuild the whole index; returns the number of records indexed. On SQLite
-    the FTS5 structures go first and come back at the end, filled in one pass
-    (schema.SQLITE_FILL): through the triggers, a document at a time, FTS5 wrote and merged
-    many more segments (10^5 records: 112-117 s that way, 78 s this way)."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite:
-        schema.drop_engine_objects(session.connection())
+    """Drop and rebuild the whole index; returns the number of records indexed."""
     for table in (_IDS, _DOCS, _TERMS):
         session.execute(delete(table))
     last = 0
@@ -128,10 +121,6 @@ def rebuild(session: Session) -> int:
             break
         _index_chunk(session, ids, fresh=True)
         last = ids[-1]
-    if sqlite:
-        schema.create_engine_objects(session.connection())
-        for statement in schema.SQLITE_FILL:
-            session.connection().exec_driver_sql(statement)
     return session.scalar(select(func.count()).select_from(SearchDoc)) or 0
 
 

@@ -46,10 +46,6 @@ _SQLITE = (
     f"""CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(exact, folded, exact_pairs, folded_pairs,
         content='{FTS_SOURCE}', content_rowid='record_id',
         tokenize="unicode61 remove_diacritics 0 tokenchars '_'")""",
-    # Terms pending in memory before FTS5 writes a segment (default 1 MiB): a rebuild, one
-    # transaction, then writes fewer segments to merge. The pairs made its vocabulary
-    # larger; at 10^5 records FTS5's rebuild took 36-38 s at 1 MiB, 28-30 s at 16 MiB.
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('hashsize', {16 * 2**20})",
     f"""CREATE TRIGGER search_docs_after_insert AFTER INSERT ON search_docs BEGIN
         INSERT INTO {FTS_TABLE}(rowid, exact, folded, exact_pairs, folded_pairs)
         VALUES (new.record_id, {_PAIRS_OF.format("new")}); END""",
@@ -70,15 +66,9 @@ _SQLITE_DROP = (
     f"DROP TABLE IF EXISTS {FTS_TABLE}",
     f"DROP VIEW IF EXISTS {FTS_SOURCE}",
 )
-# FTS5 fills its index from FTS_SOURCE in one pass (migration 0013, and every whole rebuild:
-# sohoa.records.search.index.rebuild), then merges it into one segment: left as the pass
-# wrote it, each record archived afterwards paid for merging its small segment with large
-# ones (10^5 records, indexing one record: p95 7.9 ms, after 'optimize' 2.8 ms; 'optimize'
-# itself took 4.8 s).
-SQLITE_FILL = tuple(
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('{command}')"
-    for command in ("rebuild", "optimize")
-)
+# FTS5 fills its index from FTS_SOURCE (migration 0013; a whole rebuild goes through the
+# triggers, sohoa.records.search.index.rebuild).
+SQLITE_FILL = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"
 # Every two folded words side by side, one lexeme each ('nguyen van', 'van binh'), for
 # phrases (migration 0012): the GIN index of folded_tsv finds only the documents with all
 # the words, and each must be read to test their positions ('nguyen phuong phuong' at 10^5

@@ -57,8 +57,7 @@ def upgrade() -> None:
         return
     schema.drop_engine_objects(connection)
     schema.create_engine_objects(connection)
-    for statement in schema.SQLITE_FILL:
-        connection.exec_driver_sql(statement)
+    connection.exec_driver_sql(schema.SQLITE_FILL)
 
 
 def downgrade() -> None:
