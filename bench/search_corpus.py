@@ -152,9 +152,16 @@ def load(engine: Engine, dossiers: Iterator[Dossier], batch: str = "bench") -> i
 
 
 @contextmanager
-def fresh_database(backend: str, prefix: str) -> Iterator[str]:
+def fresh_database(backend: str, prefix: str, keep: Path | None = None) -> Iterator[str]:
     """The URL of a new empty database, removed afterwards: SQLite in a temporary folder, or
-    PostgreSQL on the server of SOHOA_TEST_POSTGRES_URL (`bash tools/db-up.sh 5432`)."""
+    PostgreSQL on the server of SOHOA_TEST_POSTGRES_URL (`bash tools/db-up.sh 5432`). With
+    `keep`, SQLite's database is that file and stays, to be queried again (a 10^6 build
+    takes half an hour)."""
+    if backend == "sqlite" and keep is not None:
+        if keep.exists():
+            sys.exit(f"{keep} exists: give a new file to keep the database in")
+        yield f"sqlite:///{keep.resolve()}"
+        return
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
             yield f"sqlite:///{Path(tmp) / 'bench.db'}"

@@ -7,6 +7,7 @@ incremental cost of indexing one archived record in its transaction.
 Targets (issue 13): p95 < 100 ms for every kind on both backends; incremental <= 5 ms.
 
     python bench/search_scale.py --records 100000          # PostgreSQL from SOHOA_TEST_POSTGRES_URL
+    python bench/search_scale.py --records 100000 --backends sqlite --keep /tmp/s.db
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 from search_corpus import Dossier, dossier, fresh_database, load
@@ -129,11 +131,13 @@ def main() -> None:
     parser.add_argument("--incremental", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--keep", type=Path, help="SQLite only: keep the database in this file")
     args = parser.parse_args()
     print(f"search_scale: {args.records} records, {args.samples} queries per kind "
           f"(2 cores shared with other jobs)", flush=True)  # fmt: skip
     for backend in args.backends.split(","):
-        with fresh_database(backend, "sohoa-search-") as url:
+        keep = args.keep if backend == "sqlite" else None
+        with fresh_database(backend, "sohoa-search-", keep) as url:
             report(backend, run_backend(backend, url, args))
 
 

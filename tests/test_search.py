@@ -145,6 +145,23 @@ def test_phrases_prefixes_and_punctuated_numbers(factory) -> None:
     assert uids(find(factory, "thuc*")) == [apart]
 
 
+def test_a_phrase_needs_its_words_side_by_side_in_that_order(factory) -> None:
+    """Both engines find phrases by their word pairs (SQLite's pair tokens, PostgreSQL's
+    pairs_tsv): words of the phrase that are only near each other, or in another order, or
+    a pair run together, are no match."""
+    with session_scope(factory) as session:
+        name = archive(session, "name", ["Bên nam: Nguyễn Văn Bình, sinh 1990"])
+        apart = archive(session, "apart", ["Nguyễn Thị Lan; Văn phòng; Bình Dương"])
+        turned = archive(session, "turned", ["Bình Văn Nguyễn"])
+    assert uids(find(factory, '"nguyen van binh"')) == [name]
+    assert uids(find(factory, '"Nguyễn Văn Bình"')) == [name]
+    assert uids(find(factory, "nguyen-van-bi*")) == [name]  # a word with punctuation
+    assert uids(find(factory, '"binh van"')) == [turned]
+    assert uids(find(factory, "nguyen_van")) == [name]  # "_" is punctuation: a phrase
+    assert find(factory, "nguyenvan") == [] and find(factory, '"thi van"') == []
+    assert set(uids(find(factory, "nguyen van binh"))) == {name, apart, turned}
+
+
 def test_fields_and_filters(factory) -> None:
     with session_scope(factory) as session:
         first = archive(

@@ -1,9 +1,10 @@
 """The engine structures over `search_docs` that SQLAlchemy does not model: an FTS5 table
-kept by triggers on SQLite; on PostgreSQL the `unaccent` and `pg_trgm` extensions, a text
-search configuration that folds with `unaccent`, generated tsvector columns (words; word
-pairs for phrases) with GIN indexes, and a trigram GIN index over the vocabulary
-(search_terms) for misread words. Created by migration 0006, the PostgreSQL ones as of
-migrations 0010 and 0012; `compare_filter` keeps them out of the models/migrations check."""
+(words and word pairs) kept by triggers on SQLite; on PostgreSQL the `unaccent` and
+`pg_trgm` extensions, a text search configuration that folds with `unaccent`, generated
+tsvector columns (words; word pairs for phrases) with GIN indexes, and a trigram GIN index
+over the vocabulary (search_terms) for misread words. Created by migration 0006, the
+PostgreSQL ones as of migrations 0010 and 0012, the SQLite ones as of 0013; `compare_filter`
+keeps them out of the models/migrations check."""
 
 from __future__ import annotations
 
@@ -24,31 +25,50 @@ TRGM_INDEX = "ix_search_terms_trgm"
 TS_CONFIG = "sohoa_vi"
 ENGINE_INDEXES = (TSV_INDEX, PAIRS_INDEX, TRGM_INDEX)
 
+# SQLite: FTS5 reads its columns from this view when it reads them at all ('rebuild',
+# 'integrity-check'); ranking and matching read only the index. The word pairs are computed
+# (db.word_pairs), never stored: stored, they would have doubled search_docs (10^5 records:
+# +370 MiB for the folded pairs alone, against +150 MiB for their index).
+FTS_SOURCE = "search_fts_source"
+_PAIRS_OF = "{0}.exact, {0}.folded, sohoa_pairs({0}.exact), sohoa_pairs({0}.folded)"
 _SQLITE = (
+    f"""CREATE VIEW {FTS_SOURCE} AS SELECT record_id, exact, folded,
+        sohoa_pairs(exact) AS exact_pairs, sohoa_pairs(folded) AS folded_pairs
+        FROM search_docs""",
     # External content: the text lives once, in search_docs; the triggers keep FTS5 in step.
     # No diacritics removal: search_docs.folded is folded already, search_docs.exact must
-    # keep them to rank exact matches first.
-    f"""CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(exact, folded, content='search_docs',
-        content_rowid='record_id', tokenize='unicode61 remove_diacritics 0')""",
+    # keep them to rank exact matches first. Every two words side by side are one token of
+    # exact_pairs and folded_pairs (migration 0013): a phrase is matched and scored by its
+    # pairs, whose doclists are short and whose positions are few; by its words, bm25's
+    # count of the documents holding "nguyen thi minh khai" walked every document with
+    # "khai" and tested four long position lists (10^5 records: 38 ms, by pairs 3.6 ms).
+    # "_" joins a pair's words and is no part of any word.
+    f"""CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(exact, folded, exact_pairs, folded_pairs,
+        content='{FTS_SOURCE}', content_rowid='record_id',
+        tokenize="unicode61 remove_diacritics 0 tokenchars '_'")""",
     f"""CREATE TRIGGER search_docs_after_insert AFTER INSERT ON search_docs BEGIN
-        INSERT INTO {FTS_TABLE}(rowid, exact, folded)
-        VALUES (new.record_id, new.exact, new.folded); END""",
+        INSERT INTO {FTS_TABLE}(rowid, exact, folded, exact_pairs, folded_pairs)
+        VALUES (new.record_id, {_PAIRS_OF.format("new")}); END""",
     f"""CREATE TRIGGER search_docs_after_delete AFTER DELETE ON search_docs BEGIN
-        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, exact, folded)
-        VALUES ('delete', old.record_id, old.exact, old.folded); END""",
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, exact, folded, exact_pairs, folded_pairs)
+        VALUES ('delete', old.record_id, {_PAIRS_OF.format("old")}); END""",
     f"""CREATE TRIGGER search_docs_after_update AFTER UPDATE OF exact, folded ON search_docs
         BEGIN
-        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, exact, folded)
-        VALUES ('delete', old.record_id, old.exact, old.folded);
-        INSERT INTO {FTS_TABLE}(rowid, exact, folded)
-        VALUES (new.record_id, new.exact, new.folded); END""",
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, exact, folded, exact_pairs, folded_pairs)
+        VALUES ('delete', old.record_id, {_PAIRS_OF.format("old")});
+        INSERT INTO {FTS_TABLE}(rowid, exact, folded, exact_pairs, folded_pairs)
+        VALUES (new.record_id, {_PAIRS_OF.format("new")}); END""",
 )
 _SQLITE_DROP = (
     "DROP TRIGGER IF EXISTS search_docs_after_insert",
     "DROP TRIGGER IF EXISTS search_docs_after_delete",
     "DROP TRIGGER IF EXISTS search_docs_after_update",
     f"DROP TABLE IF EXISTS {FTS_TABLE}",
+    f"DROP VIEW IF EXISTS {FTS_SOURCE}",
 )
+# FTS5 fills its index from FTS_SOURCE (migration 0013; a whole rebuild goes through the
+# triggers, sohoa.records.search.index.rebuild).
+SQLITE_FILL = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"
 # Every two folded words side by side, one lexeme each ('nguyen van', 'van binh'), for
 # phrases (migration 0012): the GIN index of folded_tsv finds only the documents with all
 # the words, and each must be read to test their positions ('nguyen phuong phuong' at 10^5
