@@ -44,10 +44,15 @@ def word_pairs(text: str | None) -> str:
     return " ".join(pair_tokens(text.split(" "))) if text else ""
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:
-    # The search triggers call it on every write of search_docs (deterministic: the same
-    # words give the same tokens to delete as they gave to insert).
+def _sqlite_functions(dbapi_connection, _record=None) -> None:
+    """What every SQLite connection needs, in-memory ones too: the search triggers call
+    sohoa_pairs on every write of search_docs (deterministic: the same words give the same
+    tokens to delete as they gave to insert)."""
     dbapi_connection.create_function("sohoa_pairs", 1, word_pairs, deterministic=True)
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    _sqlite_functions(dbapi_connection)
     # The driver emits BEGIN itself (below), so pysqlite must not.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -105,6 +110,10 @@ def make_engine(url: str, **options: Any) -> Engine:
             engine = create_engine(url, **options)
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _SqliteFile(path.absolute()).begin)
+            return engine
+        if url.startswith("sqlite:"):  # in memory (tests): no file to lock or to share
+            engine = create_engine(url, **options)
+            event.listen(engine, "connect", _sqlite_functions)
             return engine
         return create_engine(url, pool_pre_ping=True, **options)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
