@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from sohoa.archive import RegisterEntry, read_sohoa_fields
 from sohoa.archive.dossier import safe_file_part
 from sohoa.records import InventoryItem, Record
-from sohoa.records.inventory import FOUND_KEY, LINK_SOURCES, code_key, dossier_codes
+from sohoa.records.inventory import FOUND_KEY, code_key, dossier_codes, page_claims
 
 
 def register_fields(item: InventoryItem | None) -> dict[str, Any] | None:
@@ -95,12 +95,8 @@ class RegisterNames:
         """The register item that a code read on page 1 links the record to (a QR code before
         a printed one, as `sohoa link` decides), numbered; None when no code read is
         registered. `found` is the worker's metadata (sohoa.ocr.codes.as_metadata)."""
-        seen = found.get(FOUND_KEY) or {}
-        claims = [c for c in (seen, seen.get("also"))
-                  if isinstance(c, dict) and c.get("code") and c.get("source") in ("qr", "text")]
-        claims.sort(key=lambda claim: LINK_SOURCES.index(claim["source"]))
-        item_id = next((self.item_ids[key] for key in (code_key(str(c["code"])) for c in claims)
-                        if key in self.item_ids), None)  # fmt: skip
+        keys = (code_key(code) for _source, code in page_claims(found.get(FOUND_KEY)))
+        item_id = next((self.item_ids[key] for key in keys if key in self.item_ids), None)
         return self._numbered(session, [item_id])[0]
 
     def _numbered(self, session: Session, ids: list[int | None]) -> list[RegisterEntry | None]:

@@ -5,17 +5,16 @@ files both take."""
 from sohoa.records.inventory.importing import ImportReport, import_inventory
 from sohoa.records.inventory.linking import (
     FOUND_KEY,
-    LINK_SOURCES,
     LinkReport,
     dossier_codes,
     link_records,
+    page_claims,
     read_mapping,
 )
 from sohoa.records.inventory.table import Problem, code_key
 
 __all__ = [
     "FOUND_KEY",
-    "LINK_SOURCES",
     "ImportReport",
     "LinkReport",
     "Problem",
@@ -23,5 +22,6 @@ __all__ = [
     "dossier_codes",
     "import_inventory",
     "link_records",
+    "page_claims",
     "read_mapping",
 ]

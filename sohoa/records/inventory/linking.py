@@ -241,9 +241,16 @@ def _claims(
     folder = next((items[key] for key in dossier_codes(rel_path) if key in items), None)
     if folder is not None:
         claims.append(("folder", folder.code))
-    for seen in (found, (found or {}).get("also")):
-        if isinstance(seen, dict) and seen.get("code") and seen.get("source") in ("qr", "text"):
-            claims.append((str(seen["source"]), nfc(str(seen["code"]))))
+    return claims + page_claims(found)  # LINK_SOURCES order: the page's codes come last
+
+
+def page_claims(found: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(source, code) of the codes read on a record's page 1 (the worker's FOUND_KEY
+    metadata, sohoa.ocr.codes), in LINK_SOURCES order: a QR code before a printed one."""
+    claims = [(str(seen["source"]), nfc(str(seen["code"])))
+              for seen in (found, (found or {}).get("also"))
+              if isinstance(seen, dict) and seen.get("code")
+              and seen.get("source") in ("qr", "text")]  # fmt: skip
     return sorted(claims, key=lambda claim: LINK_SOURCES.index(claim[0]))
 
 
