@@ -194,13 +194,9 @@ def check_password(session: Session, name: str, password: str) -> Account | None
     return Account(user.name, user.role)
 
 
-def settle_attempt(
-    session: Session, attempt_id: int, account: Account | None, password: str
-) -> None:
-    """The last step, in a short write transaction: a right password takes its attempt off
-    the failures (and re-hashes the password when the hash parameters changed)."""
-    if account is None:
-        return
+def settle_attempt(session: Session, attempt_id: int, account: Account, password: str) -> None:
+    """The last step of a right password, in a short write transaction: its attempt comes off
+    the failures (and the password is re-hashed when the hash parameters changed)."""
     session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
     user = session.scalar(select(WebUser).where(WebUser.name == account.name))
     if user is not None and _hasher().check_needs_rehash(user.password_hash):

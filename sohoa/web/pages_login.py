@@ -53,12 +53,11 @@ def login(
         return _login_error(request, next, "throttled", 429)
     with web.pool.reading() as session:
         account = accounts.check_password(session, name, password)
+    if account is None:  # its attempt stays counted as a failure
+        return _login_error(request, next, "bad_login", 401)
     with web.pool.writing() as session:
         accounts.settle_attempt(session, attempt, account, password)
-        if account is not None:
-            accounts.forget_login_failures(session, config.login_window_s)
-    if account is None:
-        return _login_error(request, next, "bad_login", 401)
+        accounts.forget_login_failures(session, config.login_window_s)
     start_session(request, account)
     target = _local(next) or LANDING[account.role]
     return RedirectResponse(target, status_code=303)
