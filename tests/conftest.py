@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 from PIL import Image
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -63,12 +63,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def factory(database_url: str) -> Iterator[sessionmaker]:
-    """A session factory on a fresh, migrated database of each backend."""
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a fresh, migrated database of each backend."""
     engine = make_engine(database_url)
     upgrade(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
+    yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def factory(migrated_engine: Engine) -> sessionmaker:
+    """A session factory on a fresh, migrated database of each backend."""
+    return sessionmaker(migrated_engine, expire_on_commit=False)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,6 @@ from sohoa.records import (
     make_engine,
     session_scope,
     store,
-    upgrade,
 )
 from sohoa.records.db import _alembic_config
 from sohoa.records.inventory import import_inventory, link_records
@@ -35,14 +33,6 @@ from tests.conftest import invoke
 
 CONFIG = SearchSettings()
 KET_HON = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nTỜ KHAI ĐĂNG KÝ KẾT HÔN\nBên nam: {name}\n"
-
-
-@pytest.fixture
-def factory(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
 
 
 def _page(index: int, text: str) -> PageRow:

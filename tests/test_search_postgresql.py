@@ -5,14 +5,13 @@ misread words returns the same words as the equality lookup SQLite uses."""
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
 
 import pytest
 from alembic import command
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
 
-from sohoa.records import make_engine, upgrade
+from sohoa.records import make_engine
 from sohoa.records.db import _alembic_config
 from sohoa.records.models import SearchTerm
 from sohoa.records.search import fold, tokens
@@ -31,18 +30,10 @@ pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=Tr
 WORDS = ("an", "anh", "binh", "minh", "tran", "hoang", "thanh", "nguyen", "phuong", "nghia")
 
 
-@pytest.fixture
-def pg(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-def test_the_unaccent_configuration_folds_like_python(pg: Engine) -> None:
+def test_the_unaccent_configuration_folds_like_python(migrated_engine: Engine) -> None:
     text_ = " ".join(LETTERS) + " Đăng ký kết hôn ĐỖ Thị Ưng 15qđ Nguyễn Hoàng 2019"
     exact = " ".join(tokens(text_))
-    with pg.connect() as connection:
+    with migrated_engine.connect() as connection:
         lexemes = connection.execute(
             text("SELECT lexeme FROM unnest(to_tsvector(CAST(:c AS regconfig), :t))"),
             {"c": TS_CONFIG, "t": exact},
@@ -51,16 +42,16 @@ def test_the_unaccent_configuration_folds_like_python(pg: Engine) -> None:
         assert "d" in set(fold(exact).split())  # đ and Đ among them
 
 
-def test_python_trigram_similarity_is_pg_trgm_similarity(pg: Engine) -> None:
+def test_python_trigram_similarity_is_pg_trgm_similarity(migrated_engine: Engine) -> None:
     pairs = [(w, n) for w in WORDS for n in sorted(_one_edit(w))[::17]]
-    with pg.connect() as connection:
+    with migrated_engine.connect() as connection:
         for left, right in pairs:
             expected = connection.execute(text("SELECT similarity(:a, :b)"),
                                           {"a": left, "b": right}).scalar_one()  # fmt: skip
             assert similarity(left, right) == pytest.approx(expected, abs=1e-6)
 
 
-def test_the_trigram_lookup_finds_what_the_equality_lookup_finds(pg: Engine) -> None:
+def test_the_trigram_lookup_finds_what_the_equality_lookup_finds(migrated_engine: Engine) -> None:
     # A vocabulary holding some neighbours of each word (the nearest and the farthest by
     # trigrams) and words two edits away, which neither lookup may return.
     vocabulary = set(WORDS)
@@ -68,7 +59,7 @@ def test_the_trigram_lookup_finds_what_the_equality_lookup_finds(pg: Engine) -> 
         ranked = sorted(_one_edit(word), key=lambda n: (similarity(word, n), n))
         vocabulary |= {*ranked[:3], *ranked[-3:], *ranked[:: len(ranked) // 5]}
         vocabulary |= {word[::-1] + "x", word + "xy"}
-    with Session(pg) as session:
+    with Session(migrated_engine) as session:
         session.execute(insert(SearchTerm), [{"term": t} for t in sorted(vocabulary)])
         for word in WORDS:
             by_equality = sorted(vocabulary & _one_edit(word))
@@ -109,9 +100,9 @@ def test_migration_0010_moves_a_0009_database_to_unaccent_and_back(database_url:
     engine.dispose()
 
 
-def test_every_short_word_has_a_lookup(pg: Engine) -> None:
+def test_every_short_word_has_a_lookup(migrated_engine: Engine) -> None:
     # Two- and three-letter words may have neighbours sharing no trigram: equality then.
-    with Session(pg) as session:
+    with Session(migrated_engine) as session:
         for word in ("an", "le", "do", "anh"):
             assert _by_trigrams(session, word, _one_edit(word)) is None
         session.execute(insert(SearchTerm), [{"term": "lc"}, {"term": "ahn"}])

@@ -4,14 +4,12 @@ out of reach of anything a user types."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from alembic import command
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import sessionmaker
 
-from sohoa.records import make_engine, session_scope, upgrade
+from sohoa.records import make_engine, session_scope
 from sohoa.records.db import _alembic_config, word_pairs
 from sohoa.records.search import parse_query
 from sohoa.records.search.engine import NO_ALTERNATIVES, fts5_expression
@@ -20,14 +18,6 @@ from tests.test_search import archive, find, insert_archived_at_0005, uids
 
 # The backend-parametrised fixture, on SQLite alone.
 ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def sqlite(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def _matches(connection: Connection, expression: str) -> list[int]:
@@ -60,12 +50,12 @@ def test_phrases_go_by_pairs_and_words_by_words() -> None:
 
 
 @ON_SQLITE
-def test_the_pairs_follow_every_write_and_no_word_reaches_them(sqlite: Engine) -> None:
-    factory = sessionmaker(sqlite, expire_on_commit=False)
+def test_the_pairs_follow_every_write_and_no_word_reaches_them(migrated_engine: Engine) -> None:
+    factory = sessionmaker(migrated_engine, expire_on_commit=False)
     with session_scope(factory) as session:
         uid = archive(session, "r", ["Bên nam: Nguyễn Văn Bình"])
     renamed = "UPDATE search_docs SET exact = 'trần thị mai', folded = 'tran thi mai'"
-    with sqlite.begin() as connection:
+    with migrated_engine.begin() as connection:
         _check(connection)
         assert _matches(connection, 'folded_pairs : "nguyen_van van_binh"') != []
         # A pair is a token of the pair columns only: no word column holds one.
@@ -75,7 +65,7 @@ def test_the_pairs_follow_every_write_and_no_word_reaches_them(sqlite: Engine) -
         _check(connection)
         assert _matches(connection, 'folded_pairs : "van_binh"') == []
     assert uids(find(factory, '"Trần Thị Mai"')) == [uid]
-    with sqlite.begin() as connection:
+    with migrated_engine.begin() as connection:
         connection.execute(text("DELETE FROM search_docs"))
         _check(connection)
         assert _matches(connection, 'exact_pairs : "trần_thị"') == []
