@@ -8,6 +8,7 @@ Targets (issue 13): p95 < 100 ms for every kind on both backends; incremental <=
 
     python bench/search_scale.py --records 100000          # PostgreSQL from SOHOA_TEST_POSTGRES_URL
     python bench/search_scale.py --records 100000 --backends sqlite --keep /tmp/s.db
+    python bench/search_scale.py --backends postgresql --keep pg1e6  # database sohoa_bench_pg1e6
 """
 
 from __future__ import annotations
@@ -131,13 +132,13 @@ def main() -> None:
     parser.add_argument("--incremental", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--keep", type=Path, help="SQLite only: keep the database in this file")
+    parser.add_argument("--keep", type=Path, help="keep the databases: SQLite's in this file, "
+                        "PostgreSQL's as sohoa_bench_<the file's stem>")
     args = parser.parse_args()
     print(f"search_scale: {args.records} records, {args.samples} queries per kind "
           f"(2 cores shared with other jobs)", flush=True)  # fmt: skip
     for backend in args.backends.split(","):
-        keep = args.keep if backend == "sqlite" else None
-        with fresh_database(backend, "sohoa-search-", keep) as url:
+        with fresh_database(backend, "sohoa-search-", args.keep) as url:
             report(backend, run_backend(backend, url, args))
 
 

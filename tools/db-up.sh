@@ -16,7 +16,7 @@ if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$version main$"; then
     pg_createcluster "$version" main -p "$port" >/dev/null
 fi
 if ! pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $4}' | grep -q online; then
-    pg_ctlcluster "$version" main start
+    pg_ctlcluster "$version" main start >&2
 fi
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then su postgres -c "$1"; else sudo -u postgres bash -c "$1"; fi; }
 cluster_port=$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $3}')
