@@ -200,6 +200,20 @@ def test_the_hit_names_its_page_and_marks_the_words(factory) -> None:
     assert "«Phạm» «Thị» «Hằng»" in hit.snippet
 
 
+def test_the_hit_shows_the_page_with_the_name_whole_not_its_words_apart(factory) -> None:
+    scattered = "Ông Phạm Văn Long, bà Lê Thị Hoa, cháu Trần Hằng"
+    whole = "x " * 200 + "Người yêu cầu: Phạm Thị Hằng, CCCD kèm theo. " + "y " * 200
+    with session_scope(factory) as session:
+        archive(session, "r", [scattered, "Trang ba", whole])
+    [hit] = find(factory, "pham thi hang")
+    assert hit.page == 3
+    # The snippet starts a little before the name, far into the page, and ends cut.
+    assert hit.snippet.startswith("…") and hit.snippet.endswith("…")
+    assert "«Phạm» «Thị» «Hằng»" in hit.snippet
+    [word] = find(factory, '"tran hang"')
+    assert word.page == 1 and "«Trần Hằng»" in word.snippet  # a phrase is one mark
+
+
 def test_the_index_follows_damage_review_and_the_register(factory, tmp_path: Path) -> None:
     with session_scope(factory) as session:
         uid = archive(session, "HS-1", [KET_HON.format(name="Võ Văn Kiệt")], needs_review=True)
