@@ -152,6 +152,25 @@ def load(engine: Engine, dossiers: Iterator[Dossier], batch: str = "bench") -> i
     return count
 
 
+def _admin_url() -> str:
+    admin_url = os.environ.get("SOHOA_TEST_POSTGRES_URL")
+    if not admin_url:
+        sys.exit("set SOHOA_TEST_POSTGRES_URL (bash tools/db-up.sh 5432 --url-only)")
+    return admin_url
+
+
+def _kept_name(keep: Path) -> str:
+    return "sohoa_bench_" + re.sub(r"\W", "_", keep.stem)
+
+
+def kept_database(backend: str, keep: Path) -> str:
+    """The URL of the database `fresh_database(backend, ..., keep)` made and left."""
+    if backend == "sqlite":
+        return f"sqlite:///{keep.resolve()}"
+    url = make_url(_admin_url()).set(database=_kept_name(keep))
+    return url.render_as_string(hide_password=False)
+
+
 @contextmanager
 def fresh_database(backend: str, prefix: str, keep: Path | None = None) -> Iterator[str]:
     """The URL of a new empty database, removed afterwards: SQLite in a temporary folder, or
@@ -168,11 +187,8 @@ def fresh_database(backend: str, prefix: str, keep: Path | None = None) -> Itera
         with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
             yield f"sqlite:///{Path(tmp) / 'bench.db'}"
         return
-    admin_url = os.environ.get("SOHOA_TEST_POSTGRES_URL")
-    if not admin_url:
-        sys.exit("set SOHOA_TEST_POSTGRES_URL (bash tools/db-up.sh 5432 --url-only)")
-    suffix = re.sub(r"\W", "_", keep.stem) if keep is not None else uuid.uuid4().hex[:8]
-    name = f"sohoa_bench_{suffix}"
+    admin_url = _admin_url()
+    name = _kept_name(keep) if keep else f"sohoa_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         if keep and connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),

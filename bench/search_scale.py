@@ -9,6 +9,7 @@ Targets (issue 13): p95 < 100 ms for every kind on both backends; incremental <=
     python bench/search_scale.py --records 100000          # PostgreSQL from SOHOA_TEST_POSTGRES_URL
     python bench/search_scale.py --records 100000 --backends sqlite --keep /tmp/s.db
     python bench/search_scale.py --backends postgresql --keep pg1e6  # database sohoa_bench_pg1e6
+    python bench/search_scale.py --backends postgresql --keep pg1e6 --reuse  # queries only
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from search_corpus import Dossier, dossier, fresh_database, load
-from sqlalchemy import select, text
+from search_corpus import Dossier, dossier, fresh_database, kept_database, load
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import sessionmaker
 
 from sohoa.records import make_engine, session_scope, upgrade
-from sohoa.records.models import Record
+from sohoa.records.models import Record, SearchDoc
 from sohoa.records.search import SearchRequest, SearchSettings, find_in, fold
 from sohoa.records.search.index import index_records, rebuild
 from sohoa.sample.people import GIVEN_FEMALE, GIVEN_MALE, STREETS
@@ -82,15 +83,22 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict:
                 picked.append(item)
             yield item
 
-    started = time.perf_counter()
-    load(engine, corpus())
-    loaded = time.perf_counter() - started
     factory = sessionmaker(engine, expire_on_commit=False)
-    started = time.perf_counter()
-    with session_scope(factory) as session:
-        indexed = rebuild(session)
-    build = time.perf_counter() - started
-    if name == "postgresql":
+    if args.reuse:  # the same dossiers, drawn again to pick the same queries; nothing written
+        for _ in corpus():
+            pass
+        with session_scope(factory) as session:
+            indexed = session.scalar(select(func.count()).select_from(SearchDoc))
+        loaded = build = float("nan")
+    else:
+        started = time.perf_counter()
+        load(engine, corpus())
+        loaded = time.perf_counter() - started
+        started = time.perf_counter()
+        with session_scope(factory) as session:
+            indexed = rebuild(session)
+        build = time.perf_counter() - started
+    if name == "postgresql" and not args.reuse:
         with engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
     size = _index_bytes(engine)
@@ -108,6 +116,10 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict:
             times.append(time.perf_counter() - t0)
         p50, p95 = _ms(times)
         latencies[kind] = (p50, p95, hits / len(requests))
+    if args.reuse:
+        engine.dispose()
+        return {"indexed": indexed, "load_s": loaded, "build_s": build, "size": size,
+                "latency": latencies, "incremental": None}  # fmt: skip
     # Incremental: records archived after the build, indexed one per transaction.
     load(engine, (dossier(rng, args.records + i) for i in range(args.incremental)), "later")
     with session_scope(factory) as session:
@@ -134,22 +146,35 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--keep", type=Path, help="keep the databases: SQLite's in this file, "
                         "PostgreSQL's as sohoa_bench_<the file's stem>")
+    parser.add_argument("--reuse", action="store_true", help="query the --keep databases "
+                        "built by an earlier run (same --records and --seed) without "
+                        "loading, building or the incremental step")
     args = parser.parse_args()
+    if args.reuse and not args.keep:
+        parser.error("--reuse needs --keep")
     print(f"search_scale: {args.records} records, {args.samples} queries per kind "
           f"(2 cores shared with other jobs)", flush=True)  # fmt: skip
     for backend in args.backends.split(","):
+        if args.reuse:
+            url = kept_database(backend, args.keep)
+            report(backend, run_backend(backend, url, args))
+            continue
         with fresh_database(backend, "sohoa-search-", args.keep) as url:
             report(backend, run_backend(backend, url, args))
 
 
 def report(backend: str, r: dict) -> None:
-    print(f"\n[{backend}] indexed {r['indexed']} records; load {r['load_s']:.0f} s; "
-          f"index build {r['build_s']:.1f} s ({r['indexed'] / r['build_s']:.0f} records/s); "
+    built = "reused, not built" if r["build_s"] != r["build_s"] else (  # NaN: --reuse
+        f"load {r['load_s']:.0f} s; index build {r['build_s']:.1f} s "
+        f"({r['indexed'] / r['build_s']:.0f} records/s)")  # fmt: skip
+    print(f"\n[{backend}] indexed {r['indexed']} records; {built}; "
           f"index size {r['size'] / 2**20:.0f} MiB")  # fmt: skip
     print(f"  {'query kind':<26}{'p50 ms':>9}{'p95 ms':>9}{'hits/query':>12}  target p95 < 100")
     for kind, (p50, p95, hits) in r["latency"].items():
         verdict = "ok" if p95 < TARGET_P95_MS else "NOT MET"
         print(f"  {kind:<26}{p50:>9.1f}{p95:>9.1f}{hits:>12.1f}  {verdict}")
+    if r["incremental"] is None:
+        return
     p50, p95 = r["incremental"]
     verdict = "ok" if p95 <= TARGET_INCREMENTAL_MS else "NOT MET"
     print(f"  incremental index per archived record: p50 {p50:.2f} ms, p95 {p95:.2f} ms "
