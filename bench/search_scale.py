@@ -15,6 +15,7 @@ Targets (issue 13): p95 < 100 ms for every kind on both backends; incremental <=
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 from pathlib import Path
@@ -164,7 +165,7 @@ def main() -> None:
 
 
 def report(backend: str, r: dict) -> None:
-    built = "reused, not built" if r["build_s"] != r["build_s"] else (  # NaN: --reuse
+    built = "reused, not built" if math.isnan(r["build_s"]) else (
         f"load {r['load_s']:.0f} s; index build {r['build_s']:.1f} s "
         f"({r['indexed'] / r['build_s']:.0f} records/s)")  # fmt: skip
     print(f"\n[{backend}] indexed {r['indexed']} records; {built}; "
