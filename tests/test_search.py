@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, literal_column, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sohoa.errors import SohoaError
@@ -109,9 +109,9 @@ def test_a_name_misread_by_ocr_is_found_after_the_exact_ones(factory) -> None:
 
 def test_a_word_in_more_dossiers_than_the_cap_ranks_the_newest(factory, monkeypatch) -> None:
     """Both engines score only the newest RANK_CAP matches; PostgreSQL looks for them among
-    the newest WINDOWS documents first, then through its indexes (too few there here)."""
+    the newest FIRST_WINDOW documents first, then through its indexes (none there here)."""
     monkeypatch.setattr(search_engine, "RANK_CAP", 2)
-    monkeypatch.setattr(search_engine, "WINDOWS", (2, 3))
+    monkeypatch.setattr(search_engine, "FIRST_WINDOW", 2)
     with session_scope(factory) as session:
         binh = [archive(session, f"b{i}", [KET_HON.format(name="Nguyễn Văn Bình")])
                 for i in range(4)]  # fmt: skip
@@ -121,6 +121,26 @@ def test_a_word_in_more_dossiers_than_the_cap_ranks_the_newest(factory, monkeypa
     assert set(uids(find(factory, "Bình", procedure="ket_hon"))) == set(binh[2:])
     assert set(uids(find(factory, '"Thị Mai"'))) == set(mai)  # found in the window
     assert uids(find(factory, "Bình", procedure="khai_sinh")) == []
+
+
+def test_a_few_matches_among_the_newest_say_how_far_back_to_look(factory, monkeypatch) -> None:
+    """1 match among the newest 4 of 20 documents, RANK_CAP 2: PostgreSQL looks back 16 (twice
+    what that density needs) and finds its 2 newest there, without reading every match."""
+    monkeypatch.setattr(search_engine, "RANK_CAP", 2)
+    monkeypatch.setattr(search_engine, "FIRST_WINDOW", 4)
+    with session_scope(factory) as session:
+        made = [archive(session, f"d{i}", [KET_HON.format(name="Nguyễn Văn Bình" if i in (2, 9, 17)
+                                                          else "Trần Thị Mai")])
+                for i in range(20)]  # fmt: skip
+        ids = dict(session.execute(select(Record.uid, Record.id)).tuples().all())
+    newest = [made[17], made[9]]
+    assert set(uids(find(factory, "Bình"))) == set(newest)
+    if factory.kw["bind"].dialect.name != "postgresql":
+        return
+    words = func.to_tsquery(literal_column("'sohoa_vi'::regconfig"), "binh")
+    with session_scope(factory) as session:
+        found = search_engine._newest(session, [search_engine._FOLDED_TSV.op("@@")(words)])
+    assert found == [ids[uid] for uid in newest]
 
 
 def test_phrases_prefixes_and_punctuated_numbers(factory) -> None:

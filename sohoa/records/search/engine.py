@@ -40,10 +40,20 @@ EXACT_WEIGHT = 4.0
 # capped at 400 58 ms. A query matching more dossiers than this ranks only the newest
 # ones; the final order (hits.rank) reads the pages of the pool anyway.
 RANK_CAP = 400
-# PostgreSQL looks for them among this many newest documents first (_newest_in_window),
-# before asking its indexes for every match. A second window of 20000 made names at 10^5
-# records slower (p50 21 -> 107 ms): the planner walked it row by row.
-WINDOWS = (2_000,)
+# PostgreSQL looks for them among this many newest documents first (_newest), then further
+# back as far as the matches found there say it needs, before asking its indexes for every
+# match: "tran hung dao" at 10^6 records matches 66423 documents, 136 of the newest 2000;
+# all of them took 163 ms to read (58705 heap pages), the newest 8000 or so 12 ms.
+FIRST_WINDOW = 2_000
+MAX_WINDOWS = 3
+# PostgreSQL, for a search's transaction. Memory for its bitmaps: with the default 4 MB the
+# bitmap of a word in a quarter of 10^6 documents went lossy, and each row of the lossy
+# pages had its tsvector read again (word + procedure + year: 19729 rows rechecked, 150k
+# buffers, 281 ms). A plan for each query's own words: psycopg prepares a statement run
+# five times, and PostgreSQL may then keep one generic plan for any words; one-word queries
+# at 10^6 records took 40-92 ms from the fifth or so of a process on ("Minh" 92 ms, 12 ms
+# planned for its word), median 13 ms planned each time.
+_SETTINGS = (("work_mem", "32MB"), ("plan_cache_mode", "force_custom_plan"))
 # Columns only PostgreSQL has (sohoa.records.search.schema).
 _FOLDED_TSV = literal_column("search_docs.folded_tsv")
 _EXACT_TSV = literal_column("search_docs.exact_tsv")
@@ -227,8 +237,9 @@ def _text_query(
         words = func.to_tsquery(literal_column(f"'{TS_CONFIG}'::regconfig"),
                                 literal(tsquery_expressions(rest, alternatives)[0]))  # fmt: skip
         candidates.append(_FOLDED_TSV.op("@@")(words))
+    session.execute(select(*(func.set_config(name, value, True) for name, value in _SETTINGS)))
     # A filtered query's matches are too few among the newest documents to look there first.
-    newest = None if filtered else _newest_in_window(session, candidates)
+    newest = None if filtered else _newest(session, candidates)
     if newest is None:
         # Materialized: the candidates come from the GIN indexes, never from walking the
         # primary key newest first and testing every row's tsvector.
@@ -247,14 +258,16 @@ def _text_query(
     )
 
 
-def _newest_in_window(session: Session, candidates: list[ColumnElement[bool]]) -> list[int] | None:
+def _newest(session: Session, candidates: list[ColumnElement[bool]]) -> list[int] | None:
     """The newest RANK_CAP candidates (or all of them) when they are among the newest
-    documents of one of WINDOWS, else None. A word in most dossiers (a given name, "cong")
-    has its RANK_CAP newest matches among the first 2000; testing them walking the primary
-    key (at 10^5 records: 9-11 ms for 2000) is far cheaper than visiting every match the
-    GIN index gives (23527 for "uyen": 835 ms)."""
+    documents, else None. A word in most dossiers (a given name, "cong") has its RANK_CAP
+    newest matches among the first FIRST_WINDOW; testing them walking the primary key (at
+    10^5 records: 9-11 ms for 2000) is far cheaper than visiting every match the GIN index
+    gives (23527 for "uyen": 835 ms). Fewer matches there give the density to look further
+    back with; none, a term so rare that all its matches are few."""
     top = session.scalar(select(func.max(SearchDoc.record_id)))
-    for window in WINDOWS if top is not None else ():
+    window = FIRST_WINDOW
+    for _ in range(MAX_WINDOWS if top is not None else 0):
         found = session.scalars(
             select(SearchDoc.record_id)
             .where(SearchDoc.record_id > top - window, *candidates)
@@ -263,6 +276,12 @@ def _newest_in_window(session: Session, candidates: list[ColumnElement[bool]]) -
         ).all()
         if len(found) == RANK_CAP or top <= window:  # or the window held every document
             return list(found)
+        if not found:
+            return None
+        # Twice as far back as the density found says RANK_CAP needs: one more look, mostly.
+        window = window * 2 * RANK_CAP // len(found)
+        if window >= top:
+            return None
     return None
 
 
