@@ -293,8 +293,9 @@ class SearchDoc(Base):
 
     __tablename__ = "search_docs"
     __table_args__ = (
-        Index("ix_search_docs_procedure_year", "procedure", "year"),
-        Index("ix_search_docs_procedure_code_year", "procedure_code", "year"),  # 0014
+        # Each side of the procedure filter, newest first (migration 0014).
+        Index("ix_search_docs_procedure_year_id", "procedure", "year", "record_id"),
+        Index("ix_search_docs_procedure_code_year_id", "procedure_code", "year", "record_id"),
         Index("ix_search_docs_year", "year"),
         Index("ix_search_docs_batch_state", "batch_id", "state"),
         Index("ix_search_docs_code", "code"),
