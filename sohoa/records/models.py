@@ -287,13 +287,11 @@ class TransferItem(Base):
 
 class SearchDoc(Base):
     """One archived record as `sohoa search` finds it (migration 0006): its tokens with and
-    without diacritics (sohoa.records.search.text) and the fields its filters read. The engines'
-    own structures (FTS5 table on SQLite, tsvector columns and GIN indexes on PostgreSQL)
-    are built over these columns by sohoa.records.search.schema."""
+    without diacritics and the fields its filters read (each side of the procedure filter
+    newest first, 0014); the engines' own structures over them: sohoa.records.search.schema."""
 
     __tablename__ = "search_docs"
     __table_args__ = (
-        # Each side of the procedure filter, newest first (migration 0014).
         Index("ix_search_docs_procedure_year_id", "procedure", "year", "record_id"),
         Index("ix_search_docs_procedure_code_year_id", "procedure_code", "year", "record_id"),
         Index("ix_search_docs_year", "year"),
