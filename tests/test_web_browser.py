@@ -85,9 +85,13 @@ def _sign_in(driver, base: str, name: str) -> None:
 
 
 def _wait_for_file(folder: Path, seconds: float = 30) -> Path:
+    """The downloaded PDF once Chromium has finished it. Chromium first puts an empty file
+    under the final name and writes to a .crdownload beside it, renamed over it at the end:
+    a CI run read the empty placeholder."""
     for _ in range(int(seconds * 10)):
-        done = [p for p in folder.iterdir() if p.suffix == ".pdf"]
-        if done:
+        files = list(folder.iterdir())
+        done = [p for p in files if p.suffix == ".pdf" and p.stat().st_size > 0]
+        if done and not any(p.suffix == ".crdownload" for p in files):
             return done[0]
         time.sleep(0.1)
     raise AssertionError(f"no PDF downloaded into {folder}: {list(folder.iterdir())}")
