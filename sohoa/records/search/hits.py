@@ -110,18 +110,19 @@ def _read_words(candidate: _Candidate, words: str, runs: _Runs) -> None:
         candidate.recurs = len(runs.pattern(*candidate.row).findall(words))
 
 
-def _best_page(candidate: _Candidate, pages: list[str], terms: list[str]) -> tuple[int, str] | None:
+def _best_page(
+    candidate: _Candidate, pages: list[str], terms: list[str], singles: list[re.Pattern[str]]
+) -> tuple[int, str] | None:
     """The page to show (1-based) and its folded text: the first with the candidate's run of
-    terms, else the first with the most terms; None when no page has any (the words are in
-    the title or code). Pages are folded one by one, as far as needed: folding every page
-    of the hits shown was a sixth of a web search's CPU."""
+    terms, else the first with the most terms (`singles`: each term bounded); None when no
+    page has any (the words are in the title or code). Pages are folded one by one, as far
+    as needed: folding every page of the hits shown was a sixth of a web search's CPU."""
     folded_pages = []
     row = candidate.row and _bounded(r"\W+".join(terms[candidate.row[0] : candidate.row[1]]))
     for number, text in enumerate(pages, start=1):
         folded_pages.append(fold_same_length(text))
         if row and row.search(folded_pages[-1]):
             return number, folded_pages[-1]
-    singles = [_bounded(t) for t in terms]
     counts = [sum(bool(p.search(folded)) for p in singles) for folded in folded_pages]
     if not counts or max(counts) == 0:
         return None
@@ -166,18 +167,17 @@ def rank(
     the words recur side by side, then exact words before misread ones, then the engine's
     score (which ranks the user's own diacritics first)."""
     ids = [record_id for record_id, _score, _match in candidates]
-    words = dict(session.execute(select(SearchDoc.record_id, SearchDoc.folded)
-                                 .where(SearchDoc.record_id.in_(ids))).tuples().all())  # fmt: skip
+    stored = select(SearchDoc.record_id, SearchDoc.folded, SearchDoc.year)
+    docs = {
+        row.record_id: row for row in session.execute(stored.where(SearchDoc.record_id.in_(ids)))
+    }
     runs = _Runs(query, alternatives)
     ranked = [_Candidate(*candidate) for candidate in candidates]
     named = named_years(query)
-    years: dict[int, int | None] = {}
-    if named:
-        chosen = select(SearchDoc.record_id, SearchDoc.year).where(SearchDoc.record_id.in_(ids))
-        years = dict(session.execute(chosen).tuples().all())
     for candidate in ranked:
-        _read_words(candidate, f" {words.get(candidate.record_id, '')} ", runs)
-        candidate.year_named = years.get(candidate.record_id) in named
+        doc = docs.get(candidate.record_id)
+        _read_words(candidate, f" {doc.folded if doc else ''} ", runs)
+        candidate.year_named = doc is not None and doc.year in named
     # A misread word counts only inside the whole name or title, side by side: alone, one
     # edit away from a short word is nearly any word.
     first, end = plain_run(query)
@@ -205,12 +205,12 @@ def _describe(
             .where(Record.id.in_(ids))
         )
     }  # fmt: skip
-    fuzzy_marks, typed_marks = [_bounded(t) for t in terms], [_bounded(t) for t in typed]
+    term_patterns, typed_patterns = [_bounded(t) for t in terms], [_bounded(t) for t in typed]
     hits = []
     for candidate in ranked:
         row = rows[candidate.record_id]
         dossier = dossier_of(row.meta, row)
-        best = _best_page(candidate, pages.get(row.id, []), terms)
+        best = _best_page(candidate, pages.get(row.id, []), terms, term_patterns)
         page = best[0] if best else None
         text = pages[row.id][page - 1] if page else dossier.title
         folded = best[1] if best else fold_same_length(dossier.title)
@@ -227,7 +227,7 @@ def _describe(
                 match=candidate.match,
                 page=page,
                 snippet=_snippet(
-                    text, folded, fuzzy_marks if candidate.match == "fuzzy" else typed_marks
+                    text, folded, term_patterns if candidate.match == "fuzzy" else typed_patterns
                 ),
                 path=row.output_path,
             )
