@@ -163,12 +163,16 @@ def _kept_name(keep: Path) -> str:
     return "sohoa_bench_" + re.sub(r"\W", "_", keep.stem)
 
 
+def _on_server(admin_url: str, name: str) -> str:
+    """The URL of database `name` on the server of `admin_url`."""
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
 def kept_database(backend: str, keep: Path) -> str:
     """The URL of the database `fresh_database(backend, ..., keep)` made and left."""
     if backend == "sqlite":
         return f"sqlite:///{keep.resolve()}"
-    url = make_url(_admin_url()).set(database=_kept_name(keep))
-    return url.render_as_string(hide_password=False)
+    return _on_server(_admin_url(), _kept_name(keep))
 
 
 @contextmanager
@@ -181,7 +185,7 @@ def fresh_database(backend: str, prefix: str, keep: Path | None = None) -> Itera
     if backend == "sqlite" and keep is not None:
         if keep.exists():
             sys.exit(f"{keep} exists: give a new file to keep the database in")
-        yield f"sqlite:///{keep.resolve()}"
+        yield kept_database(backend, keep)
         return
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
@@ -196,7 +200,7 @@ def fresh_database(backend: str, prefix: str, keep: Path | None = None) -> Itera
             sys.exit(f"PostgreSQL database {name} exists: give a new name to keep it under")
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        yield _on_server(admin_url, name)
     finally:
         if keep is None:
             with admin.connect() as connection:
