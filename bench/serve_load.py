@@ -9,7 +9,7 @@ Only 127.0.0.1 is contacted; every client stops at the deadline or after --max-r
 
     python bench/serve_load.py --records 100000 --clients 50 --seconds 60
     python bench/serve_load.py --records 100000 --keep /tmp/serve-1e5 --kinds search
-      (--keep: build the SQLite database once and reuse it; --kinds: some kinds only)
+      (--keep: build the database once and reuse it; --kinds: some kinds only)
 """
 
 from __future__ import annotations
@@ -25,14 +25,16 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import httpx
 import numpy as np
 import psutil
-from search_corpus import dossier, fresh_database, load
+from search_corpus import dossier, fresh_database, kept_database, load
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
@@ -83,14 +85,21 @@ def build(url: str, records: int, seed: int, archive: Path) -> tuple[list[str], 
     return names, uids
 
 
+def _kept_file(args: argparse.Namespace) -> Path:
+    """What search_corpus keeps the database as: SQLite's file, or PostgreSQL's name (its stem)."""
+    return args.keep / ("bench.db" if args.backend == "sqlite" else f"serve_{args.keep.name}")
+
+
 @contextlib.contextmanager
 def database(args: argparse.Namespace) -> Iterator[str]:
-    """A fresh database's URL, or that of the --keep folder."""
+    """A fresh database's URL; with --keep, the one built by an earlier run or kept now."""
+    if args.keep and (args.keep / "plan.json").exists():
+        yield kept_database(args.backend, _kept_file(args))
+        return
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        yield f"sqlite:///{args.keep.absolute() / 'bench.db'}"
-        return
-    with fresh_database(args.backend, "sohoa-serve-") as url:
+    with fresh_database(args.backend, "sohoa-serve-",
+                        _kept_file(args) if args.keep else None) as url:  # fmt: skip
         yield url
 
 
@@ -99,7 +108,7 @@ def built(url: str, args: argparse.Namespace, archive: Path) -> tuple[list[str],
     if not args.keep:
         return build(url, args.records, args.seed, archive)
     plan_file = args.keep / "plan.json"
-    wanted = {"records": args.records, "seed": args.seed}
+    wanted = {"records": args.records, "seed": args.seed, "backend": args.backend}
     if plan_file.exists():
         plan = json.loads(plan_file.read_text())
         if plan["made_with"] != wanted:
@@ -116,26 +125,34 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def sign_in(base: str, name: str) -> httpx.Cookies:
+def sign_in(base: str, name: str) -> str:
+    """The Cookie header of a signed-in session of `name`."""
     with httpx.Client(base_url=base) as client:
         page = client.get("/login")
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
         done = client.post("/login", data={"name": name, "password": PASSWORD, "csrf": csrf})
         assert done.status_code == 303, done.text
-        return client.cookies
+        return "; ".join(f"{key}={value}" for key, value in client.cookies.items())
 
 
-async def client_loop(number: int, base: str, cookies: dict[str, httpx.Cookies], plan: dict,
+def _session(base: str, cookie: str) -> aiohttp.ClientSession:
+    """One keep-alive connection with a fixed session cookie. aiohttp, not httpx: at 50
+    clients httpx cost the load generator 3-4 ms of CPU per request on the 2 cores the
+    server runs on too."""
+    return aiohttp.ClientSession(
+        base_url=base, headers={"Cookie": cookie}, cookie_jar=aiohttp.DummyCookieJar(),
+        connector=aiohttp.TCPConnector(limit=1), timeout=aiohttp.ClientTimeout(total=30),
+    )  # fmt: skip
+
+
+async def client_loop(number: int, base: str, cookies: dict[str, str], plan: dict,
                       deadline: float, max_requests: int, think: float,
                       times: dict[str, list[float]], heads: dict[str, list[float]],
                       errors: dict[str, int],
                       reasons: dict[str, int]) -> None:  # fmt: skip
     rng = np.random.default_rng(number)
-    limits = httpx.Limits(max_connections=1)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as officer, \
-            httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as auditor:  # fmt: skip
-        officer.cookies = cookies["officer"]
-        auditor.cookies = cookies["auditor"]
+    async with _session(base, cookies["officer"]) as officer, \
+            _session(base, cookies["auditor"]) as auditor:  # fmt: skip
         for n in range(max_requests):
             if time.monotonic() >= deadline:
                 return
@@ -152,11 +169,11 @@ async def client_loop(number: int, base: str, cookies: dict[str, httpx.Cookies],
             t0 = time.perf_counter()
             head = None
             try:
-                async with client.stream("GET", path) as answer:
+                async with client.get(path, allow_redirects=False) as answer:
                     head = time.perf_counter() - t0
-                    await answer.aread()
-                why = "" if answer.status_code == 200 else f"HTTP {answer.status_code}"
-            except httpx.HTTPError as exc:
+                    await answer.read()
+                why = "" if answer.status == 200 else f"HTTP {answer.status}"
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 why = type(exc).__name__
             times[kind].append(time.perf_counter() - t0)
             if head is not None:
@@ -177,6 +194,18 @@ def cpu_seconds(process: psutil.Process) -> float:
         except psutil.NoSuchProcess:
             continue
         total += times.user + times.system
+    return total
+
+
+def database_cpu_seconds(backend: str) -> float:
+    """User+sys seconds of PostgreSQL's processes on this machine (0 on SQLite, whose work
+    is in the server's processes): its queries' CPU is on the same cores."""
+    if backend != "postgresql":
+        return 0.0
+    total = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if process.info["name"] == "postgres" and process.info["cpu_times"]:
+            total += process.info["cpu_times"].user + process.info["cpu_times"].system
     return total
 
 
@@ -214,19 +243,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgresql"))
     parser.add_argument("--seed", type=int, default=14)
-    parser.add_argument("--keep", type=Path, help="SQLite database folder, built on the first "
-                        "run and reused by the next ones (same --records and --seed)")
+    parser.add_argument("--keep", type=Path, help="folder of the data (and SQLite's database), "
+                        "built on the first run and reused by the next ones (same --records, "
+                        "--seed and --backend; PostgreSQL's database is kept as "
+                        "sohoa_bench_serve_<folder name>)")
     parser.add_argument("--kinds", default=",".join(KINDS),
                         help="comma-separated kinds each client asks for in turn")  # fmt: skip
     args = parser.parse_args()
     kinds = tuple(args.kinds.split(","))
     if not kinds or set(kinds) - set(KINDS):
         parser.error(f"--kinds: some of {','.join(KINDS)}")
-    if args.keep and args.backend != "sqlite":
-        parser.error("--keep: SQLite only")
     with database(args) as url:
-        data = Path(url.removeprefix("sqlite:///")).parent if args.backend == "sqlite" else None
-        data = data or Path(__import__("tempfile").mkdtemp(prefix="sohoa-serve-data-"))
+        data = args.keep or (Path(url.removeprefix("sqlite:///")).parent
+                             if args.backend == "sqlite" else Path(tempfile.mkdtemp()))  # fmt: skip
         archive = data / "archive"
         names, uids = built(url, args, archive)
         port = free_port()
@@ -246,9 +275,11 @@ def main() -> None:
                     time.sleep(0.5)
             plan = {"names": names, "uids": uids, "kinds": kinds}
             bench_cpu, server_cpu = time.process_time(), cpu_seconds(server_tree)
+            database_cpu = database_cpu_seconds(args.backend)
             times, heads, errors, elapsed = asyncio.run(drive(base, plan, args))
             bench_cpu, server_cpu = time.process_time() - bench_cpu, \
                 cpu_seconds(server_tree) - server_cpu  # fmt: skip
+            database_cpu = database_cpu_seconds(args.backend) - database_cpu
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -257,8 +288,9 @@ def main() -> None:
           f"{elapsed:.0f} s, {args.workers} server processes, think {args.think_ms:.0f} ms; "
           f"{total} requests ({total / elapsed:.1f}/s); load average {os.getloadavg()[0]:.1f}")
     per = max(total, 1) / 1000
-    print(f"  CPU per request: server {server_cpu / per:.1f} ms, load generator "
-          f"{bench_cpu / per:.1f} ms (user+sys)")  # fmt: skip
+    postgresql = f", PostgreSQL {database_cpu / per:.1f} ms" if args.backend != "sqlite" else ""
+    print(f"  CPU per request: server {server_cpu / per:.1f} ms{postgresql}, load generator "
+          f"{bench_cpu / per:.1f} ms (user+sys); {os.cpu_count()} cores")  # fmt: skip
     # "headers": until the answer's headers arrived, before its body was read (a download's
     # 300 KB take the load generator's event loop several turns, shared with 49 clients).
     print(f"  {'kind':<10}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}"
