@@ -332,6 +332,16 @@ def test_views_and_downloads_are_logged_for_the_admin(site: Site, unsigned_pdf: 
     assert page.text.count('class="access"') == 2
 
 
+def test_a_page_thumbnail_is_rendered_once_then_read_from_the_cache(site: Site) -> None:
+    sign_in(site.client, "officer")
+    first = site.client.get(f"/records/{site.archived}/pages/1.png")
+    assert first.status_code == 200 and first.headers["content-type"] == "image/png"
+    assert first.content.startswith(b"\x89PNG\r\n\x1a\n")
+    cached = list((site.settings.data_dir / "cache" / "thumbnails").rglob("*-1-*.png"))
+    assert [p.read_bytes() for p in cached] == [first.content]
+    assert site.client.get(f"/records/{site.archived}/pages/1.png").content == first.content
+
+
 def test_sign_ins_are_rate_limited_per_name(site: Site) -> None:
     client = site.client
     for _ in range(site.settings.web.login_failures_per_name):

@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import anyio
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from sohoa.records import accounts, record_view
 from sohoa.records.search import SearchRequest, log_search, search_in, search_settings
-from sohoa.web.render import render
+from sohoa.web.files import FileStream
+from sohoa.web.render import Web, render
 from sohoa.web.security import allow, client_address, web_of
 from sohoa.web.thumbnails import thumbnail
 
@@ -22,13 +25,6 @@ router = APIRouter(include_in_schema=False)
 officer = allow("officer")
 PER_PAGE = 20
 STATES = ("archived", "needs_review")
-
-
-class SignedFileResponse(FileResponse):
-    """A signed file in 1 MiB reads, not Starlette's 64 KiB: each read is a hop to the thread
-    pool that the pages' requests wait for too, so a 300 KB file took 8 hops, now 3."""
-
-    chunk_size = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -111,11 +107,15 @@ def record_page(request: Request, uid: str, account: accounts.Account = officer)
     return render(request, "record.html", record=view)
 
 
+def _signed_file(web: Web, uid: str) -> record_view.SignedFile | None:
+    with web.pool.reading() as session:
+        return record_view.signed_file(session, uid, web.settings.archive_dir)
+
+
 def signed_download(request: Request, uid: str, account: accounts.Account) -> Response:
     """The signed PDF/A, streamed, after its line in the access log."""
     web = web_of(request)
-    with web.pool.reading() as session:
-        found = record_view.signed_file(session, uid, web.settings.archive_dir)
+    found = _signed_file(web, uid)
     if found is None:
         raise HTTPException(404)
     with web.pool.writing() as session:
@@ -125,9 +125,7 @@ def signed_download(request: Request, uid: str, account: accounts.Account) -> Re
         status = os.stat(found.path)  # here, in the route's thread: one hop fewer
     except FileNotFoundError:
         raise HTTPException(404) from None
-    return SignedFileResponse(found.path, media_type="application/pdf", filename=found.name,
-                              content_disposition_type="attachment",
-                              stat_result=status)  # fmt: skip
+    return FileStream(found.path, status, found.name, "application/pdf", web.blocking)
 
 
 @router.get("/records/{uid}/pdf")
@@ -136,17 +134,18 @@ def download(request: Request, uid: str, account: accounts.Account = officer) ->
 
 
 @router.get("/records/{uid}/pages/{number}.png")
-def page_thumbnail(
+async def page_thumbnail(
     request: Request, uid: str, number: int, _account: accounts.Account = officer
 ) -> Response:
-    """A page of the signed file as a small PNG (part of the record page already logged)."""
+    """A page of the signed file as a small PNG (part of the record page already logged),
+    rendered in the threads for blocking work: a render holds its thread for ~60 ms."""
     web = web_of(request)
-    with web.pool.reading() as session:
-        found = record_view.signed_file(session, uid, web.settings.archive_dir)
+    found = await run_in_threadpool(_signed_file, web, uid)
     if found is None or not 1 <= number <= 10_000 or not found.sha256:
         raise HTTPException(404)
     cache_dir = web.settings.data_dir / "cache" / "thumbnails"
-    made = thumbnail(found.path, found.sha256, number, cache_dir)
+    made = await anyio.to_thread.run_sync(thumbnail, found.path, found.sha256, number,
+                                          cache_dir, limiter=web.blocking)  # fmt: skip
     if made is None:
         raise HTTPException(404)
     return FileResponse(made, media_type="image/png",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -44,6 +45,9 @@ class Web:
     procedure_names: dict[str, str]
     accounts: Accounts = field(init=False)
     caches: dict[str, Any] = field(default_factory=dict)
+    # Threads for blocking work that is not a route's: file reads, page renders (web.files).
+    # Made when the server starts, in its event loop.
+    blocking: anyio.CapacityLimiter | None = None
 
     def __post_init__(self) -> None:
         self.accounts = Accounts(self)

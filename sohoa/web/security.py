@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from sohoa.records import accounts
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from sohoa.web.render import Web
 
 ACCOUNT_TTL_S = 5.0
+NOT_CACHED = object()  # an account not in the caches (account_of with cached_only)
 SESSION_KEYS = ("user", "since", "csrf", "lang")
 
 
@@ -46,11 +48,15 @@ class _Cache:
         self._items: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: str, load: Callable[[], Any]) -> Any:
+    def get(self, key: str, load: Callable[[], Any] | None) -> Any:
+        """The value of `key`, loaded when it is not cached or has expired; without `load`,
+        NOT_CACHED then."""
         now = time.monotonic()
         found = self._items.get(key)
         if found is not None and found[0] > now:
             return found[1]
+        if load is None:
+            return NOT_CACHED
         value = load()
         with self._lock:
             if len(self._items) > 10_000:
@@ -71,19 +77,19 @@ class Accounts:
         self.users = _Cache(ACCOUNT_TTL_S)
         self.tokens = _Cache(ACCOUNT_TTL_S)
 
-    def of_user(self, name: str) -> accounts.Account | None:
+    def of_user(self, name: str, cached_only: bool = False) -> Any:
         def load() -> accounts.Account | None:
             with self.web.pool.reading() as session:
                 return accounts.active_account(session, name)
 
-        return self.users.get(name, load)
+        return self.users.get(name, None if cached_only else load)
 
-    def of_token(self, token: str) -> accounts.Account | None:
+    def of_token(self, token: str, cached_only: bool = False) -> Any:
         def load() -> accounts.Account | None:
             with self.web.pool.reading() as session:
                 return accounts.token_account(session, token)
 
-        return self.tokens.get(accounts._token_digest(token), load)
+        return self.tokens.get(accounts._token_digest(token), None if cached_only else load)
 
     def forget(self) -> None:
         """After an admin's change: the next request reads the accounts again."""
@@ -95,15 +101,16 @@ def web_of(request: Request) -> Web:
     return request.app.state.web
 
 
-def account_of(request: Request) -> accounts.Account | None:
-    """The bearer token's account, else the session's (None when it has expired)."""
+def account_of(request: Request, cached_only: bool = False) -> Any:
+    """The bearer token's account, else the session's (None when it has expired);
+    `cached_only`: NOT_CACHED when it would have to be read from the database."""
     web = web_of(request)
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer":
             return None
-        return web.accounts.of_token(token.strip())
+        return web.accounts.of_token(token.strip(), cached_only)
     session = request.session
     name = session.get("user")
     since = session.get("since")
@@ -111,7 +118,7 @@ def account_of(request: Request) -> accounts.Account | None:
         return None
     if time.time() - since > web.config.session_hours * 3600:
         return None
-    return web.accounts.of_user(name)
+    return web.accounts.of_user(name, cached_only)
 
 
 def allow(*roles: str) -> Any:
@@ -119,8 +126,12 @@ def allow(*roles: str) -> Any:
     unknown = set(roles) - set(accounts.ROLES)
     assert not unknown, unknown
 
-    def check(request: Request) -> accounts.Account:
-        account = account_of(request)
+    async def check(request: Request) -> accounts.Account:
+        # On the event loop: a sync dependency would take each request through the route
+        # threads' queue twice (web.threads), once for this and once for the route.
+        account = account_of(request, cached_only=True)
+        if account is NOT_CACHED:
+            account = await run_in_threadpool(account_of, request)
         if account is None:
             raise NotSignedIn()
         if account.role not in roles:
