@@ -111,7 +111,7 @@ def built(url: str, args: argparse.Namespace, archive: Path) -> tuple[list[str],
     wanted = {"records": args.records, "seed": args.seed, "backend": args.backend}
     if plan_file.exists():
         plan = json.loads(plan_file.read_text())
-        if plan["made_with"] != wanted:
+        if {"backend": "sqlite", **plan["made_with"]} != wanted:  # folders kept before --backend
             sys.exit(f"--keep {args.keep}: built with {plan['made_with']}, not {wanted}")
         return plan["names"], plan["uids"]
     names, uids = build(url, args.records, args.seed, archive)
@@ -199,7 +199,9 @@ def cpu_seconds(process: psutil.Process) -> float:
 
 def database_cpu_seconds(backend: str) -> float:
     """User+sys seconds of PostgreSQL's processes on this machine (0 on SQLite, whose work
-    is in the server's processes): its queries' CPU is on the same cores."""
+    is in the server's processes): its queries' CPU is on the same cores. Every cluster's
+    processes count (run the bench with no other PostgreSQL work), and a backend that exits
+    during the run does not."""
     if backend != "postgresql":
         return 0.0
     total = 0.0

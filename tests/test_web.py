@@ -367,12 +367,17 @@ def test_sign_ins_in_flight_count_against_the_limit(factory) -> None:
         accounts.count_attempt(session, "clerk", "10.0.0.2", limits)  # both still checking
         with pytest.raises(accounts.LoginThrottled):
             accounts.count_attempt(session, "clerk", "10.0.0.3", limits)
-        account = accounts.check_password(session, "clerk", PASSWORD)
+        clerk = accounts.stored_login(session, "clerk")
+        account = accounts.password_matches(clerk, PASSWORD)
         assert account == accounts.Account("clerk", "officer")
         accounts.settle_attempt(session, first, account, PASSWORD)
         accounts.count_attempt(session, "clerk", "10.0.0.4", limits)  # room for one again
-        assert accounts.check_password(session, "clerk", "wrong") is None
-        assert accounts.check_password(session, "nobody", PASSWORD) is None
+        assert accounts.password_matches(clerk, "wrong") is None
+        nobody = accounts.stored_login(session, "nobody")  # a dummy hash: the same work
+        assert nobody.password_hash.startswith("$argon2id$")
+        assert accounts.password_matches(nobody, PASSWORD) is None
+        accounts.set_active(session, "clerk", False)
+        assert accounts.password_matches(accounts.stored_login(session, "clerk"), PASSWORD) is None
 
 
 def test_an_admin_changes_a_role_and_the_pages_follow(site: Site) -> None:

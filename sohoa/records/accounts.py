@@ -176,22 +176,33 @@ def count_attempt(session: Session, name: str, address: str, limits: LoginLimits
     return attempt.id
 
 
-def check_password(session: Session, name: str, password: str) -> Account | None:
-    """The account when the password is right and the account active (read only: the
-    memory-hard hash costs the same work whether the name exists or not)."""
-    from argon2.exceptions import InvalidHashError, VerificationError
+@dataclass(frozen=True)
+class StoredLogin:
+    """What a sign-in's password is checked against (password_matches)."""
 
+    password_hash: str  # a dummy hash when there is no such user: the same work either way
+    account: Account | None  # None: no such user, or disabled
+
+
+def stored_login(session: Session, name: str) -> StoredLogin:
     user = session.scalar(select(WebUser).where(WebUser.name == name[:80]))
     if not _DUMMY:
         _DUMMY.append(_dummy_hash())
-    stored = user.password_hash if user is not None else _DUMMY[0]
+    if user is None:
+        return StoredLogin(_DUMMY[0], None)
+    return StoredLogin(user.password_hash, Account(user.name, user.role) if user.active else None)
+
+
+def password_matches(stored: StoredLogin, password: str) -> Account | None:
+    """The account when the password is right and the account active. No database: the
+    memory-hard hash (~150 ms of CPU) runs wherever the caller likes."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        _hasher().verify(stored, password)
+        _hasher().verify(stored.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    if user is None or not user.active:
-        return None
-    return Account(user.name, user.role)
+    return stored.account
 
 
 def settle_attempt(session: Session, attempt_id: int, account: Account, password: str) -> None:

@@ -29,7 +29,7 @@ from sohoa.records.pool import Pool
 from sohoa.web import i18n
 from sohoa.web.files import BLOCKING_THREADS
 from sohoa.web.render import Web, render
-from sohoa.web.security import BadForm, Forbidden, NotSignedIn, SecurityHeaders, account_of
+from sohoa.web.security import BadForm, Forbidden, NotSignedIn, SecurityHeaders, current_account
 
 HERE = Path(__file__).parent
 SECRET_FILE = "web-secret-key"
@@ -91,7 +91,7 @@ def _install_handlers(app: FastAPI) -> None:
         key = {404: "not_found", 403: "forbidden", 400: "bad_request"}.get(exc.status_code)
         if _is_api(request) or key is None:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        if exc.status_code == 404 and account_of(request) is None:
+        if exc.status_code == 404 and await current_account(request) is None:
             return _refusal(request, 404, "not_found")
         return _refusal(request, exc.status_code, key)
 
@@ -117,7 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web = Web(
         settings=settings,
         config=config,
-        pool=Pool(settings.database_url, size=config.threads),
+        # The route threads' connections, and the dashboard's recomputing thread's.
+        pool=Pool(settings.database_url, size=config.threads + 1),
         zone=display_zone(settings),
         procedure_names={p.key: p.name for p in catalogue.procedures},
     )

@@ -11,6 +11,7 @@ fifty times. A thread of its own recomputes while requests get the previous figu
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from sohoa.report import ReportData, collect_report_data
 if TYPE_CHECKING:
     from sohoa.web.render import Web
 
+log = logging.getLogger(__name__)
 CHART_W, CHART_H = 720, 260
 MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 52, 16, 16, 28
 
@@ -70,7 +72,10 @@ class DashboardCache:
                 if self._value is None:
                     self._compute()
         elif time.monotonic() >= self._expires and self._lock.acquire(blocking=False):
-            threading.Thread(target=self._recompute, name="dashboard", daemon=True).start()
+            try:
+                threading.Thread(target=self._recompute, name="dashboard", daemon=True).start()
+            except RuntimeError:  # no thread to be had: the previous figures, tried again later
+                self._lock.release()
         return self._value
 
     def _compute(self) -> None:
@@ -80,6 +85,11 @@ class DashboardCache:
     def _recompute(self) -> None:
         try:
             self._compute()
+        except Exception:
+            # The previous figures stay, shown with their time; tried again after a TTL,
+            # not on every request.
+            log.exception("the dashboard's figures could not be recomputed")
+            self._expires = time.monotonic() + self.web.config.dashboard_ttl_s
         finally:
             self._lock.release()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import anyio
 from fastapi.responses import FileResponse, Response
@@ -22,43 +22,60 @@ BLOCKING_THREADS = 4  # per process: file reads and page renders (pdftoppm) at o
 
 class FileStream(Response):
     """`path` as an attachment named `filename`, read CHUNK_BYTES at a time in `limiter`'s
-    threads; stops reading when the client goes away."""
+    threads (None: anyio's default ones); stops reading when the client goes away. The
+    whole file, always: no byte ranges (each range would be a download in the access log)."""
 
-    def __init__(self, path: Path, status: os.stat_result, filename: str, media_type: str,
-                 limiter: anyio.CapacityLimiter) -> None:  # fmt: skip
+    def __init__(self, path: Path, filename: str, media_type: str,
+                 limiter: anyio.CapacityLimiter | None) -> None:  # fmt: skip
         super().__init__(media_type=media_type)
-        # Starlette's headers for the file: length, type, Content-Disposition (RFC 6266,
-        # filename* for names beyond ASCII), Last-Modified and ETag.
-        described = FileResponse(
-            path, media_type=media_type, filename=filename,
-            content_disposition_type="attachment", stat_result=status,
-        )  # fmt: skip
-        self.raw_headers = described.raw_headers
-        self.path = path
-        self.limiter = limiter
+        self.path, self.filename, self.limiter = path, filename, limiter
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        async with anyio.create_task_group() as group:
-
-            async def stream() -> None:
-                await self._send_file(send)
-                group.cancel_scope.cancel()
-
-            group.start_soon(stream)
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            group.cancel_scope.cancel()
-
-    async def _send_file(self, send: Any) -> None:
-        await send({"type": "http.response.start", "status": self.status_code,
-                    "headers": self.raw_headers})  # fmt: skip
+        # Opened before anything is sent: a file gone since the route found it is an error
+        # answer, not a 200 cut short. Its length is that of the open file.
         handle = await anyio.to_thread.run_sync(open, self.path, "rb", limiter=self.limiter)
         try:
-            more = True
-            while more:
-                chunk = await anyio.to_thread.run_sync(handle.read, CHUNK_BYTES,
-                                                       limiter=self.limiter)  # fmt: skip
-                more = len(chunk) == CHUNK_BYTES
-                await send({"type": "http.response.body", "body": chunk, "more_body": more})
+            await self._send_watching(handle, receive, send)
         finally:
             handle.close()
+        if self.background is not None:
+            await self.background()
+
+    async def _send_watching(self, handle: BinaryIO, receive: Any, send: Any) -> None:
+        """_send_file, given up when the client disconnects (uvicorn would drop the rest)."""
+        try:
+            async with anyio.create_task_group() as group:
+
+                async def stream() -> None:
+                    await self._send_file(handle, send)
+                    group.cancel_scope.cancel()
+
+                group.start_soon(stream)
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                group.cancel_scope.cancel()
+        except ExceptionGroup as failed:  # the one task's error, as itself
+            if len(failed.exceptions) == 1:
+                raise failed.exceptions[0] from None
+            raise
+
+    async def _send_file(self, handle: BinaryIO, send: Any) -> None:
+        status = os.fstat(handle.fileno())
+        # Starlette's headers for the file: length, type, Content-Disposition (RFC 6266,
+        # filename* for names beyond ASCII), Last-Modified and ETag; not Accept-Ranges.
+        described = FileResponse(
+            self.path, media_type=self.media_type, filename=self.filename,
+            content_disposition_type="attachment", stat_result=status,
+        )  # fmt: skip
+        headers = [(k, v) for k, v in described.raw_headers if k != b"accept-ranges"]
+        await send({"type": "http.response.start", "status": self.status_code,
+                    "headers": headers})  # fmt: skip
+        remaining = status.st_size
+        while True:
+            chunk = await anyio.to_thread.run_sync(handle.read, min(CHUNK_BYTES, remaining),
+                                                   limiter=self.limiter)  # fmt: skip
+            remaining -= len(chunk)
+            more = bool(chunk) and remaining > 0
+            await send({"type": "http.response.body", "body": chunk, "more_body": more})
+            if not more:
+                return

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import anyio
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from sohoa.records import accounts
-from sohoa.web.render import LANDING, render
+from sohoa.web.render import LANDING, Web, render
 from sohoa.web.security import (
     allow,
     check_csrf,
@@ -32,7 +34,7 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login")
-def login(
+async def login(
     request: Request,
     name: str = Form(""),
     password: str = Form(""),
@@ -41,26 +43,41 @@ def login(
 ) -> Response:
     check_csrf(request, csrf)
     web = web_of(request)
-    config = web.config
-    limits = accounts.LoginLimits(config.login_window_s, config.login_failures_per_name,
-                                  config.login_failures_per_address)  # fmt: skip
-    # Three short transactions, the password hash outside them: a burst of sign-ins never
-    # holds the database's write lock while Argon2 works (every view and download would wait).
     try:
-        with web.pool.writing() as session:
-            attempt = accounts.count_attempt(session, name, client_address(request), limits)
+        attempt, stored = await run_in_threadpool(_count_attempt, web, name,
+                                                  client_address(request))  # fmt: skip
     except accounts.LoginThrottled:
         return _login_error(request, next, "throttled", 429)
-    with web.pool.reading() as session:
-        account = accounts.check_password(session, name, password)
+    # Argon2 (~150 ms of CPU) in the threads for blocking work: in the route thread, the
+    # one a process has (web.threads), every other request of the process would wait.
+    account = await anyio.to_thread.run_sync(accounts.password_matches, stored, password,
+                                             limiter=web.blocking)  # fmt: skip
     if account is None:  # its attempt stays counted as a failure
         return _login_error(request, next, "bad_login", 401)
-    with web.pool.writing() as session:
-        accounts.settle_attempt(session, attempt, account, password)
-        accounts.forget_login_failures(session, config.login_window_s)
+    await run_in_threadpool(_settle_attempt, web, attempt, account, password)
     start_session(request, account)
     target = _local(next) or LANDING[account.role]
     return RedirectResponse(target, status_code=303)
+
+
+# Short transactions, the password hash outside them: a burst of sign-ins never holds the
+# database's write lock while Argon2 works (every view and download would wait).
+def _count_attempt(web: Web, name: str, address: str) -> tuple[int, accounts.StoredLogin]:
+    """The attempt, counted as a failure until the password is found right (so parallel
+    guesses cannot pass the limits), and what the password is checked against."""
+    config = web.config
+    limits = accounts.LoginLimits(config.login_window_s, config.login_failures_per_name,
+                                  config.login_failures_per_address)  # fmt: skip
+    with web.pool.writing() as session:
+        attempt = accounts.count_attempt(session, name, address, limits)
+    with web.pool.reading() as session:
+        return attempt, accounts.stored_login(session, name)
+
+
+def _settle_attempt(web: Web, attempt: int, account: accounts.Account, password: str) -> None:
+    with web.pool.writing() as session:
+        accounts.settle_attempt(session, attempt, account, password)
+        accounts.forget_login_failures(session, web.config.login_window_s)
 
 
 @router.post("/logout")

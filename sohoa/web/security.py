@@ -121,17 +121,23 @@ def account_of(request: Request, cached_only: bool = False) -> Any:
     return web.accounts.of_user(name, cached_only)
 
 
+async def current_account(request: Request) -> accounts.Account | None:
+    """account_of, from the event loop: the caches there, the database in a route thread.
+    (A sync dependency would take each request through the route threads' queue twice,
+    web.threads, once for this and once for the route.)"""
+    account = account_of(request, cached_only=True)
+    if account is NOT_CACHED:
+        account = await run_in_threadpool(account_of, request)
+    return account
+
+
 def allow(*roles: str) -> Any:
     """The dependency of a route that these roles (and no other) may use."""
     unknown = set(roles) - set(accounts.ROLES)
     assert not unknown, unknown
 
     async def check(request: Request) -> accounts.Account:
-        # On the event loop: a sync dependency would take each request through the route
-        # threads' queue twice (web.threads), once for this and once for the route.
-        account = account_of(request, cached_only=True)
-        if account is NOT_CACHED:
-            account = await run_in_threadpool(account_of, request)
+        account = await current_account(request)
         if account is None:
             raise NotSignedIn()
         if account.role not in roles:

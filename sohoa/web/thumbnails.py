@@ -16,11 +16,12 @@ THUMB_PX = 240
 RENDER_TIMEOUT_S = 60
 
 
-def thumbnail(pdf: Path, digest: str, page: int, cache_dir: Path) -> Path | None:
-    """The PNG of 1-based `page` of `pdf`, None when the page cannot be rendered."""
+def thumbnail(pdf: Path, digest: str, page: int, cache_dir: Path) -> bytes | None:
+    """The PNG of 1-based `page` of `pdf` (a few tens of KB), None when the page cannot be
+    rendered."""
     target = cache_dir / digest[:2] / f"{digest}-{page}-{THUMB_PX}.png"
     if target.is_file():
-        return target
+        return target.read_bytes()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         stem = Path(tmp) / "page"
@@ -36,4 +37,4 @@ def thumbnail(pdf: Path, digest: str, page: int, cache_dir: Path) -> Path | None
         if not made.is_file():
             return None
         os.replace(made, target)  # atomic: a reader never sees half a file
-    return target
+    return target.read_bytes()
