@@ -126,13 +126,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         import anyio.to_thread
 
-        # Sync routes run in this many threads at once; the database pool is as large.
-        # One by default: a process's threads take turns at one interpreter lock, and each
-        # turn costs. At 10^5 records, 10 clients searching through one process cost it
-        # 8.3 ms of CPU per search with 1 thread, 10.6 with 2, 12.3 with 4, 13.5 with 16;
-        # 50 clients on 2 processes (all four kinds) were served 344 requests/s with 1
-        # thread each, 291 with 2, 226 with 16; on PostgreSQL (on the same 2 cores) 285
-        # with 1, 258 with 2, 223 with 4, 190 with 8.
+        # Sync routes run in this many threads at once (the database pool has one
+        # connection more, for the dashboard's thread). One by default: a process's
+        # threads take turns at one interpreter lock, and each turn costs. At 10^5
+        # records, 10 clients searching through one process cost it 8.3 ms of CPU per
+        # search with 1 thread, 10.6 with 2, 12.3 with 4, 13.5 with 16; 50 clients on 2
+        # processes (all four kinds) were served 344 requests/s with 1 thread each, 291
+        # with 2, 226 with 16; on PostgreSQL (on the same 2 cores) 285 with 1, 258 with 2,
+        # 223 with 4, 190 with 8.
         anyio.to_thread.current_default_thread_limiter().total_tokens = config.threads
         web.blocking = anyio.CapacityLimiter(BLOCKING_THREADS)
         yield

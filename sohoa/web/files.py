@@ -17,7 +17,7 @@ import anyio
 from fastapi.responses import FileResponse, Response
 
 CHUNK_BYTES = 1024 * 1024
-BLOCKING_THREADS = 4  # per process: file reads and page renders (pdftoppm) at once
+BLOCKING_THREADS = 4  # per process: file reads, page renders, sign-ins' Argon2, at once
 
 
 class FileStream(Response):

@@ -45,7 +45,8 @@ class Web:
     procedure_names: dict[str, str]
     accounts: Accounts = field(init=False)
     caches: dict[str, Any] = field(default_factory=dict)
-    # Threads for blocking work that is not a route's: file reads, page renders (web.files).
+    # Threads for blocking work that is not a route's: file reads, page renders, sign-ins'
+    # password checks (web.files).
     # Made when the server starts, in its event loop.
     blocking: anyio.CapacityLimiter | None = None
 
