@@ -23,7 +23,9 @@ ROLES = ("officer", "auditor", "operator", "admin")  # sohoa.records.accounts.RO
 )  # fmt: skip
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1),
-              help="Server processes (default: web.workers, else usable cores).")  # fmt: skip
+              help="Server processes (default: web.workers, else usable cores); each "
+                   "works on web.threads requests at once (default 1: raise it when "
+                   "PostgreSQL runs on another machine).")  # fmt: skip
 @click.option("--access-log", is_flag=True, help="Print one line per HTTP request.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int | None, access_log: bool) -> None:
